@@ -35,6 +35,15 @@ export interface Host {
   reportFatalError(componentId: string, err: unknown): void;
   /** A live view of the graph, for zpages. */
   describe(): GraphDescription;
+  /** The standard counts of every component so far, for zpages. */
+  stats(): ComponentStats[];
+}
+
+export interface ComponentStats {
+  id: string;
+  kind: Kind;
+  /** Per signal: accepted, refused, sent, failed and dropped (by reason) item counts. */
+  signals: Partial<Record<Signal, { accepted: number; refused: number; sent: number; failed: number; dropped: Record<string, number> }>>;
 }
 
 export interface GraphDescription {
