@@ -133,3 +133,13 @@ export function processorFactory<C>(f: ProcessorFactory<C>): ProcessorFactory { 
 export function exporterFactory<C>(f: ExporterFactory<C>): ExporterFactory { return f as unknown as ExporterFactory; }
 export function connectorFactory<C>(f: ConnectorFactory<C>): ConnectorFactory { return f as unknown as ConnectorFactory; }
 export function extensionFactory<C>(f: ExtensionFactory<C>): ExtensionFactory { return f as unknown as ExtensionFactory; }
+
+/** Extensions that want to know when pipelines are up (health_check) implement this. */
+export interface PipelineWatcher {
+  ready(): void;
+  notReady(): void;
+}
+
+export function isPipelineWatcher(c: unknown): c is PipelineWatcher {
+  return typeof (c as PipelineWatcher | undefined)?.ready === 'function' && typeof (c as PipelineWatcher).notReady === 'function';
+}
