@@ -26,8 +26,8 @@ export function fanout<S extends Signal>(signal: S, branches: readonly Branch<Si
   };
 }
 
+/** Names every failed branch; keeps the error class (permanent only if all were). */
 function combine(failures: { id: string; err: unknown }[]): Error {
-  if (failures.length === 1) return failures[0]!.err instanceof Error ? failures[0]!.err : new Error(String(failures[0]!.err));
   const message = failures.map((f) => `${f.id}: ${errorMessage(f.err)}`).join('; ');
   if (failures.every((f) => isPermanent(f.err))) return new PermanentError(message);
   const waits = failures.map((f) => retryAfterMs(f.err)).filter((w): w is number => w !== undefined);

@@ -47,7 +47,7 @@ class GraphBuilder {
 
   build(): Graph {
     for (const p of this.config.service.pipelines) this.pipelineHead(p);
-    for (const id of this.usedIds('receivers')) this.receiver(id);
+    for (const id of this.usedIds('receivers')) if (!this.config.connectors.has(id)) this.receiver(id);
     return new Graph(topologicalOrder([...this.nodes.values()]));
   }
 

@@ -203,8 +203,8 @@ service:
     const err = await receivers.get('push')!.traces!.consume(spans(1)).then(() => undefined, (e: unknown) => e);
     assert.ok(err instanceof RetryableError, String(err));
     assert.equal(err.retryAfterMs, 1500);
-    assert.match(err.message, /memory\/bad: bad data/);
-    assert.match(err.message, /memory\/down: backend down/);
+    assert.match(err.message, /pipeline traces\/1: memory\/bad: bad data/);
+    assert.match(err.message, /pipeline traces\/2: backend down/);
     await svc.shutdown();
   });
 });
