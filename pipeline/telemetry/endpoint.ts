@@ -2,7 +2,8 @@
 // diagnostic extensions (health_check, zpages, pprof). One place decides how an endpoint is read
 // and how a failed bind is reported, so every server says "<owner>: listen <addr>: EADDRINUSE".
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { ComponentError, errorMessage } from '../errors';
 
 export interface HostPort {
@@ -66,4 +67,38 @@ export function closeServer(server: Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * One HTTP server on a configured host:port, for Sonde's own endpoints. start() binds (a bad
+ * endpoint or a taken port fails with the owner and address); close() is safe twice and
+ * without start; address() gives the bound port when 0 was asked (tests).
+ */
+export class HttpEndpoint {
+  private readonly server: Server;
+  private bound: HostPort | undefined;
+
+  constructor(private readonly owner: string, private readonly endpoint: string, handler: RequestListener) {
+    this.server = createServer(handler);
+  }
+
+  async start(): Promise<HostPort> {
+    const where = parseHostPort(this.endpoint);
+    if (!where) throw new ComponentError(this.owner, `endpoint "${this.endpoint}": expected host:port such as 127.0.0.1:8888`);
+    this.bound = await listen(this.server, where, this.owner);
+    return { ...this.bound };
+  }
+
+  address(): HostPort | undefined {
+    return this.bound ? { ...this.bound } : undefined;
+  }
+
+  /** `http://host:port` of the bound server (for logs). */
+  url(): string | undefined {
+    return this.bound ? `http://${formatHostPort(this.bound)}` : undefined;
+  }
+
+  async close(): Promise<void> {
+    await closeServer(this.server);
+  }
 }

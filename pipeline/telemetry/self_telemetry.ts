@@ -2,8 +2,7 @@
 // OpenTelemetry JS SDK, pulled by Prometheus (default 127.0.0.1:8888/metrics) and optionally
 // pushed over OTLP. Metric names and levels: see names.ts.
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Attributes, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -15,7 +14,7 @@ import { ComponentError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ComponentMeter } from './component_meter';
 import type { InstrumentSource } from './component_meter';
-import { closeServer, formatHostPort, listen, parseHostPort } from './endpoint';
+import { HttpEndpoint } from './endpoint';
 import type { HostPort } from './endpoint';
 import { atLeast } from './names';
 import { registerProcessMetrics } from './process';
@@ -84,8 +83,7 @@ interface Sdk {
 export class SelfTelemetry {
   private readonly stats = new StatsTable();
   private readonly sdk: Sdk | undefined;
-  private server: Server | undefined;
-  private bound: HostPort | undefined;
+  private server: HttpEndpoint | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -110,7 +108,7 @@ export class SelfTelemetry {
 
   /** Where the Prometheus endpoint listens once started (the real port when 0 was asked). */
   prometheusAddress(): HostPort | undefined {
-    return this.bound ? { ...this.bound } : undefined;
+    return this.server?.address();
   }
 
   /** Opens the Prometheus endpoint and starts the OTLP push, as configured. */
@@ -167,14 +165,10 @@ export class SelfTelemetry {
   }
 
   private async serve(exporter: PrometheusExporter): Promise<void> {
-    const where = parseHostPort(this.config.metrics.prometheus);
-    if (!where) {
-      throw new ComponentError(OWNER, `prometheus endpoint "${this.config.metrics.prometheus}": expected host:port such as 127.0.0.1:8888`);
-    }
-    const server = createServer((req, res) => this.handle(exporter, req, res));
-    this.bound = await listen(server, where, OWNER);
+    const server = new HttpEndpoint(OWNER, this.config.metrics.prometheus, (req, res) => this.handle(exporter, req, res));
+    await server.start();
     this.server = server;
-    this.logger.info('self-telemetry metrics endpoint', { url: `http://${formatHostPort(this.bound)}${METRICS_PATH}`, level: this.config.metrics.level });
+    this.logger.info('self-telemetry metrics endpoint', { url: `${server.url()}${METRICS_PATH}`, level: this.config.metrics.level });
   }
 
   private handle(exporter: PrometheusExporter, req: IncomingMessage, res: ServerResponse): void {
@@ -188,8 +182,7 @@ export class SelfTelemetry {
 
   private async shutdownOnce(): Promise<void> {
     await this.starting?.catch(() => undefined); // a start still binding finishes first
-    if (this.server) await closeServer(this.server);
-    this.server = undefined;
+    await this.server?.close();
     if (this.sdk) {
       try {
         await this.sdk.provider.shutdown(); // the push reader sends its last counts here

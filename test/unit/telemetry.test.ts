@@ -207,7 +207,7 @@ describe('telemetry: SelfTelemetry', () => {
 
   it('rejects an endpoint that is not host:port', async () => {
     const t = make('basic', 'localhost');
-    await assert.rejects(t.start(), /service::telemetry::metrics: prometheus endpoint "localhost": expected host:port/);
+    await assert.rejects(t.start(), /service::telemetry::metrics: endpoint "localhost": expected host:port/);
   });
 
   it('shuts down twice, and without start', async () => {
