@@ -20,7 +20,9 @@ export class Diagnostics {
   issues(entry: Entry, issues: readonly ConfigIssue[], componentId?: string): void {
     for (const i of issues) {
       const path = formatPath(i.path);
-      this.add(i.severity, path ? `${path}: ${i.message}` : i.message, locate(entry, i.path, i.atKey === true), componentId);
+      // A missing key has no text of its own: point at the key of the mapping that lacks it.
+      const atKey = i.atKey === true || i.message.startsWith('missing required key');
+      this.add(i.severity, path ? `${path}: ${i.message}` : i.message, locate(entry, i.path, atKey), componentId);
     }
   }
 

@@ -49,9 +49,9 @@ function resolve(inner: string, env: NodeJS.ProcessEnv, problems: EnvProblem[]):
   if (!m) {
     problems.push({
       severity: 'error',
-      message: SCHEME.test(inner)
+      message: SCHEME.test(inner) && !inner.startsWith('env:')
         ? `unsupported reference "\${${inner}}": only \${env:NAME} and \${NAME} expand (write $\${...} for a literal)`
-        : `invalid reference "\${${inner}}": expected \${env:NAME} or \${NAME} with NAME like [A-Za-z_][A-Za-z0-9_]*`,
+        : `invalid reference "\${${inner}}": a variable name is a letter or "_" followed by letters, digits or "_"`,
     });
     return `\${${inner}}`;
   }

@@ -11,7 +11,8 @@ import { Diagnostics } from './diagnostics';
 import { parseId, SECTIONS, type Section } from './ids';
 import { mergeNodes } from './merge';
 import { describeNode, fromDocument, toPlain, type Entry, type MapNode, type Problem } from './positions';
-import { readConfig } from './schema';
+import { readConfig, type Path } from './schema';
+import { formatPath } from './format';
 import { readService, type Defined } from './service';
 import { nearest } from './suggest';
 import type { ComponentConfig, Diagnostic, LoadedConfig } from './types';
@@ -84,11 +85,28 @@ function readFile(file: string, env: NodeJS.ProcessEnv, diags: Diagnostics): Map
 
   const problems: Problem[] = [];
   const node = fromDocument(doc, file, lines, env, problems);
-  for (const p of problems) (p.severity === 'error' ? diags.error(p.message, p.position) : diags.warning(p.message, p.position));
+  for (const p of problems) {
+    const { componentId, rest } = ownerOf(p.path);
+    const message = rest.length > 0 ? `${formatPath(rest)}: ${p.message}` : p.message;
+    if (p.severity === 'error') diags.error(message, p.position, componentId);
+    else diags.warning(message, p.position, componentId);
+  }
   if (node.kind === 'map') return node;
   if (node.kind === 'scalar' && node.value === null) return { kind: 'map', pos: node.pos, entries: new Map() };
   diags.error(`expected a mapping at the top of the file, got ${describeNode(node)}`, node.pos);
   return undefined;
+}
+
+/** `receivers::otlp` and the path inside it, for a problem found at a key path of the file. */
+function ownerOf(path: Path): { componentId?: string; rest: Path } {
+  const [top, id, sub] = path;
+  if (typeof top !== 'string' || typeof id !== 'string') return { rest: path };
+  if (top === 'service') {
+    return id === 'pipelines' && typeof sub === 'string'
+      ? { componentId: `service::pipelines::${sub}`, rest: path.slice(3) }
+      : { componentId: `service::${id}`, rest: path.slice(2) };
+  }
+  return top in SECTIONS ? { componentId: `${top}::${id}`, rest: path.slice(2) } : { rest: path };
 }
 
 function yamlMessage(message: string): string {

@@ -13,7 +13,8 @@ export interface ScalarNode { kind: 'scalar'; pos: Position; value: unknown }
 /** A key with its value; the key's position is where unknown/deprecated-key messages point. */
 export interface Entry { keyPos: Position; value: Node }
 
-export interface Problem { severity: 'error' | 'warning'; position: Position; message: string }
+/** A problem found while converting, with the key path of the value it is about. */
+export interface Problem { severity: 'error' | 'warning'; position: Position; path: Path; message: string }
 
 interface Ctx {
   file: string;
@@ -22,13 +23,15 @@ interface Ctx {
   env: NodeJS.ProcessEnv;
   problems: Problem[];
   depth: number;
+  /** Key path of the node being converted (for the component id in messages). */
+  path: (string | number)[];
 }
 
 type YNode = unknown;
 
 /** Converts a parsed document (its contents) to positioned nodes, expanding env references. */
 export function fromDocument(doc: Document, file: string, lines: LineCounter, env: NodeJS.ProcessEnv, problems: Problem[]): Node {
-  const ctx: Ctx = { file, lines, doc, env, problems, depth: 0 };
+  const ctx: Ctx = { file, lines, doc, env, problems, depth: 0, path: [] };
   const start = { file, line: 1, column: 1 };
   return doc.contents ? convert(doc.contents, ctx, start) : { kind: 'scalar', pos: start, value: null };
 }
@@ -44,13 +47,13 @@ function rangeStart(node: YNode): number | undefined {
 
 function convert(node: YNode, ctx: Ctx, fallback: Position): Node {
   if (ctx.depth > 64) {
-    ctx.problems.push({ severity: 'error', position: fallback, message: 'aliases nest too deeply' });
+    problem(ctx, 'error', fallback, 'aliases nest too deeply');
     return { kind: 'scalar', pos: fallback, value: null };
   }
   if (isAlias(node)) {
     const target = node.resolve(ctx.doc);
     if (!target) {
-      ctx.problems.push({ severity: 'error', position: at(ctx, rangeStart(node)), message: `unknown alias "*${node.source}"` });
+      problem(ctx, 'error', at(ctx, rangeStart(node)), `unknown alias "*${node.source}"`);
       return { kind: 'scalar', pos: at(ctx, rangeStart(node)), value: null };
     }
     ctx.depth++;
@@ -59,7 +62,7 @@ function convert(node: YNode, ctx: Ctx, fallback: Position): Node {
   const start = rangeStart(node);
   const pos = start === undefined ? fallback : at(ctx, start);
   if (isMap(node)) return convertMap(node.items, pos, ctx);
-  if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((item) => convert(item, ctx, pos)) };
+  if (isSeq(node)) return { kind: 'seq', pos, items: node.items.map((item, i) => within(ctx, i, () => convert(item, ctx, pos))) };
   if (isScalar(node)) return convertScalar(node.value, node.type, pos, ctx);
   return { kind: 'scalar', pos, value: null };
 }
@@ -71,17 +74,17 @@ function convertMap(items: readonly { key: unknown; value: unknown }[], pos: Pos
     const keyPos = rangeStart(pair.key) === undefined ? pos : at(ctx, rangeStart(pair.key));
     const key = keyText(pair.key);
     if (key === undefined) {
-      ctx.problems.push({ severity: 'error', position: keyPos, message: 'a key must be a plain value, not a mapping or list' });
+      problem(ctx, 'error', keyPos, 'a key must be a plain value, not a mapping or list');
       continue;
     }
     // An empty value (`grpc:`) is positioned at its key: it has no text of its own.
-    const value = isEmpty(pair.value) ? { kind: 'scalar' as const, pos: keyPos, value: null } : convert(pair.value, ctx, keyPos);
+    const value = isEmpty(pair.value) ? { kind: 'scalar' as const, pos: keyPos, value: null } : within(ctx, key, () => convert(pair.value, ctx, keyPos));
     if (key === '<<' && isScalar(pair.key) && pair.key.type === 'PLAIN') {
       merged.push(value);
       continue;
     }
     if (entries.has(key)) {
-      ctx.problems.push({ severity: 'error', position: keyPos, message: `duplicate key "${key}"` });
+      problem(ctx, 'error', keyPos, `duplicate key "${key}"`);
       continue;
     }
     entries.set(key, { keyPos, value });
@@ -89,12 +92,21 @@ function convertMap(items: readonly { key: unknown; value: unknown }[], pos: Pos
   // YAML merge keys (`<<: *defaults`): keys written in the mapping itself win.
   for (const m of merged.flatMap((n) => (n.kind === 'seq' ? n.items : [n]))) {
     if (m.kind !== 'map') {
-      ctx.problems.push({ severity: 'error', position: m.pos, message: 'a merge key (<<) takes a mapping or a list of mappings' });
+      problem(ctx, 'error', m.pos, 'a merge key (<<) takes a mapping or a list of mappings');
       continue;
     }
     for (const [k, e] of m.entries) if (!entries.has(k)) entries.set(k, e);
   }
   return { kind: 'map', pos, entries };
+}
+
+function problem(ctx: Ctx, severity: Problem['severity'], position: Position, message: string): void {
+  ctx.problems.push({ severity, position, path: [...ctx.path], message });
+}
+
+function within<T>(ctx: Ctx, seg: string | number, f: () => T): T {
+  ctx.path.push(seg);
+  try { return f(); } finally { ctx.path.pop(); }
 }
 
 function keyText(key: unknown): string | undefined {
@@ -111,7 +123,7 @@ function isEmpty(value: unknown): boolean {
 function convertScalar(value: unknown, type: string | undefined, pos: Position, ctx: Ctx): ScalarNode {
   if (typeof value !== 'string' || !value.includes('$')) return { kind: 'scalar', pos, value };
   const x = expandEnv(value, ctx.env);
-  for (const p of x.problems) ctx.problems.push({ ...p, position: pos });
+  for (const p of x.problems) problem(ctx, p.severity, pos, p.message);
   // A plain scalar that is one reference is read as YAML would read the value written there;
   // quoted and block scalars are strings by the author's choice.
   const typed = x.whole && (type === 'PLAIN' || type === undefined) ? retype(x.value) : x.value;

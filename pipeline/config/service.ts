@@ -25,8 +25,9 @@ const DEFAULT_SHUTDOWN = '10s';
 
 interface Ref { id: string; pos: Position }
 interface Refs { receivers: Ref[]; processors: Ref[]; exporters: Ref[] }
-/** A pipeline with where each of its ids was written. */
-interface Parsed { config: PipelineConfig; refs: Refs }
+/** A pipeline with where each of its ids was written; no config when its id is invalid. */
+interface Parsed { config?: PipelineConfig; refs: Refs }
+interface Wired { config: PipelineConfig; refs: Refs }
 interface Use { pipeline: PipelineConfig; pos: Position }
 
 export function readService(root: MapNode, defined: Defined, diags: Diagnostics, top: Position): Service {
@@ -38,7 +39,8 @@ export function readService(root: MapNode, defined: Defined, diags: Diagnostics,
   if (!entry) diags.error('missing section "service": at least one pipeline is required', top);
   else if (map && !pipelinesEntry) diags.error('missing required key "pipelines": at least one pipeline is required', entry.keyPos, 'service');
   const parsed = pipelinesEntry ? readPipelines(pipelinesEntry, defined, diags) : [];
-  const pipelines = parsed.map((p) => p.config);
+  const wired = parsed.filter((p): p is Wired => p.config !== undefined);
+  const pipelines = wired.map((p) => p.config);
 
   const extEntry = map?.entries.get('extensions');
   const extensions = extEntry ? readRefs(extEntry, diags, 'service::extensions', 'extensions').map((r) => r.id) : [];
@@ -47,8 +49,8 @@ export function readService(root: MapNode, defined: Defined, diags: Diagnostics,
   const telemetry = readTelemetry(map?.entries.get('telemetry'), diags);
   const shutdownTimeoutMs = readShutdownTimeout(map?.entries.get('shutdown_timeout'), diags);
 
-  checkConnectors(parsed, defined, diags);
-  warnUnused(pipelines, extensions, defined, diags);
+  checkConnectors(wired, defined, diags);
+  warnUnused(parsed, extensions, defined, diags);
   return { pipelines, extensions, telemetry, shutdownTimeoutMs };
 }
 
@@ -104,14 +106,8 @@ function readPipelines(entry: Entry, defined: Defined, diags: Diagnostics): Pars
 
 function readPipeline(id: string, entry: Entry, defined: Defined, diags: Diagnostics): Parsed | undefined {
   const componentId = `service::pipelines::${id}`;
-  const parsed = parseId(id);
-  if (typeof parsed === 'string') { diags.error(parsed, entry.keyPos, componentId); return undefined; }
-  if (!(SIGNALS as readonly string[]).includes(parsed.type)) {
-    const hint = nearest(parsed.type, SIGNALS);
-    diags.error(`unknown signal "${parsed.type}"` + (hint ? ` (did you mean "${hint}"?)` : `; expected one of ${SIGNALS.join(', ')}`), entry.keyPos, componentId);
-    return undefined;
-  }
-  const signal = parsed.type as Signal;
+  const signal = pipelineSignal(id, entry, diags, componentId);
+  // The body is read even under a bad id: its errors count, and its ids are not "unused".
   const map = asMap(entry, diags, componentId);
   if (!map) return undefined;
   checkKeys(map, PIPELINE_KEYS, diags, componentId, 'pipeline key');
@@ -129,20 +125,34 @@ function readPipeline(id: string, entry: Entry, defined: Defined, diags: Diagnos
   for (const r of lists.receivers) checkRef(r, ['receiver', 'connector'], signal, defined, diags, componentId);
   for (const r of lists.processors) checkRef(r, ['processor'], signal, defined, diags, componentId);
   for (const r of lists.exporters) checkRef(r, ['exporter', 'connector'], signal, defined, diags, componentId);
+  if (!signal) return { refs: lists };
   const ids = (refs: Ref[]) => refs.map((r) => r.id);
   const config = { id, signal, receivers: ids(lists.receivers), processors: ids(lists.processors), exporters: ids(lists.exporters), position: entry.keyPos };
   return { config, refs: lists };
 }
 
+/** The signal named by a pipeline id (`traces/edge` -> traces), or undefined after an error. */
+function pipelineSignal(id: string, entry: Entry, diags: Diagnostics, componentId: string): Signal | undefined {
+  const parsed = parseId(id);
+  if (typeof parsed === 'string') {
+    diags.error(parsed, entry.keyPos, componentId);
+    return undefined;
+  }
+  if ((SIGNALS as readonly string[]).includes(parsed.type)) return parsed.type as Signal;
+  const hint = nearest(parsed.type, SIGNALS);
+  diags.error(`unknown signal "${parsed.type}"` + (hint ? ` (did you mean "${hint}"?)` : `; expected one of ${SIGNALS.join(', ')}`), entry.keyPos, componentId);
+  return undefined;
+}
+
 /** The id must be defined in one of the kinds; a receiver/processor/exporter must support the signal. */
-function checkRef(ref: Ref, kinds: readonly Kind[], signal: Signal, defined: Defined, diags: Diagnostics, componentId: string): void {
+function checkRef(ref: Ref, kinds: readonly Kind[], signal: Signal | undefined, defined: Defined, diags: Diagnostics, componentId: string): void {
   const kind = kinds.find((k) => defined.ids[k].has(ref.id));
   if (!kind) {
     const hint = nearest(ref.id, kinds.flatMap((k) => [...defined.ids[k].keys()]));
     diags.error(`references ${kinds[0]} "${ref.id}", which is not defined` + (hint ? ` (did you mean "${hint}"?)` : ''), ref.pos, componentId);
     return;
   }
-  if (kind === 'connector' || kind === 'extension') return;
+  if (kind === 'connector' || kind === 'extension' || !signal) return;
   const f = defined.factories[kind].get(ref.id) as { signals?: Partial<Record<Signal, unknown>> } | undefined;
   if (f?.signals && f.signals[signal] === undefined) {
     const supported = SIGNALS.filter((sig) => f.signals![sig] !== undefined);
@@ -159,7 +169,7 @@ function connects(f: ConnectorFactory | undefined, from: Signal, to: Signal): bo
  * must pair with at least one use on the other side whose signals it connects. Pipelines joined
  * through connectors must not form a cycle.
  */
-function checkConnectors(pipelines: Parsed[], defined: Defined, diags: Diagnostics): void {
+function checkConnectors(pipelines: Wired[], defined: Defined, diags: Diagnostics): void {
   const uses = new Map<string, { exp: Use[]; rcv: Use[] }>();
   const useOf = (id: string) => uses.get(id) ?? uses.set(id, { exp: [], rcv: [] }).get(id)!;
   for (const { config, refs } of pipelines) {
@@ -256,12 +266,12 @@ function toValue(n: Node): unknown {
 }
 
 /** Defined but not wired: still validated (above), and worth a warning. */
-function warnUnused(pipelines: PipelineConfig[], extensions: string[], defined: Defined, diags: Diagnostics): void {
+function warnUnused(pipelines: Parsed[], extensions: string[], defined: Defined, diags: Diagnostics): void {
   const used = new Set<string>();
-  for (const p of pipelines) {
-    for (const id of p.receivers) used.add(`${defined.ids.receiver.has(id) ? 'receiver' : 'connector'}:${id}`);
-    for (const id of p.processors) used.add(`processor:${id}`);
-    for (const id of p.exporters) used.add(`${defined.ids.exporter.has(id) ? 'exporter' : 'connector'}:${id}`);
+  for (const { refs } of pipelines) {
+    for (const { id } of refs.receivers) used.add(`${defined.ids.receiver.has(id) ? 'receiver' : 'connector'}:${id}`);
+    for (const { id } of refs.processors) used.add(`processor:${id}`);
+    for (const { id } of refs.exporters) used.add(`${defined.ids.exporter.has(id) ? 'exporter' : 'connector'}:${id}`);
   }
   for (const kind of ['receiver', 'processor', 'exporter', 'connector'] as const) {
     for (const [id, pos] of defined.ids[kind]) {

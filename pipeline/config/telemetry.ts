@@ -144,14 +144,15 @@ export function readTelemetry(entry: Entry | undefined, diags: Diagnostics): Tel
   if (readers && readers.length > 0) {
     prom = '';
     readers.forEach((r, i) => {
-      if (r.pull) {
+      // After a schema error a part may be missing; that error is already reported.
+      const p = r?.pull?.exporter?.prometheus;
+      if (p) {
         if (prom !== '') diags.error(`metrics.readers[${i}]: only one pull reader is supported`, where('metrics', 'readers', i), COMPONENT);
-        const p = r.pull.exporter.prometheus;
         prom = `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
       }
-      if (r.periodic) {
+      const o = r?.periodic?.exporter?.otlp;
+      if (o && r.periodic) {
         if (push) diags.error(`metrics.readers[${i}]: only one periodic reader is supported`, where('metrics', 'readers', i), COMPONENT);
-        const o = r.periodic.exporter.otlp;
         push = { endpoint: o.endpoint, protocol: o.protocol, intervalMs: r.periodic.interval, headers: o.headers };
       }
     });
