@@ -47,6 +47,8 @@ export interface ComponentStats {
 }
 
 export interface GraphDescription {
+  /** The config files the service was started with. */
+  configFiles?: string[];
   pipelines: { id: string; signal: Signal; receivers: string[]; processors: string[]; exporters: string[] }[];
   components: { id: string; kind: Kind; type: string }[];
 }

@@ -123,6 +123,7 @@ export class Service implements Host {
       for (const c of config[section].values()) components.push({ id: c.id, kind: c.kind, type: c.type });
     }
     return {
+      configFiles: config.files,
       pipelines: config.service.pipelines.map((p) => ({
         id: p.id, signal: p.signal, receivers: p.receivers, processors: p.processors, exporters: p.exporters,
       })),
