@@ -84,7 +84,7 @@ function convertMap(items: readonly { key: unknown; value: unknown }[], pos: Pos
       continue;
     }
     if (entries.has(key)) {
-      problem(ctx, 'error', keyPos, `duplicate key "${key}"`);
+      within(ctx, key, () => problem(ctx, 'error', keyPos, `duplicate key "${key}"`));
       continue;
     }
     entries.set(key, { keyPos, value });
