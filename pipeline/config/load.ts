@@ -73,8 +73,12 @@ function readFile(file: string, env: NodeJS.ProcessEnv, diags: Diagnostics): Map
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   // Duplicate keys are reported (with the key's name) while converting, below.
   const syntax = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
+  // One error per line: the parser's follow-on complaints about the same line are noise.
+  const seen = new Set<number>();
   for (const e of syntax) {
     const { line, col } = lines.linePos(e.pos[0]);
+    if (seen.has(line)) continue;
+    seen.add(line);
     diags.error(`invalid YAML: ${yamlMessage(e.message)}`, { file, line, column: col });
   }
   for (const w of doc.warnings) {
