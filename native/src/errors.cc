@@ -87,6 +87,8 @@ void ThrowBpfError(Napi::Env env, const ErrorContext& ctx, int err, const LogCap
           if (e != std::string::npos) failed_prog = t.substr(p + 6, e - p - 6);
         }
       }
+      // libbpf's generic EPERM advice; the JS side says what is really missing
+      if (t.find("try raising 'ulimit -l'") != std::string::npos) continue;
       if (causes < 2) {
         if (t.rfind("libbpf: ", 0) == 0) t = t.substr(8);
         cause += (causes ? "; " : "") + t;
