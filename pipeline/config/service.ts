@@ -268,10 +268,11 @@ function toValue(n: Node): unknown {
 /** Defined but not wired: still validated (above), and worth a warning. */
 function warnUnused(pipelines: Parsed[], extensions: string[], defined: Defined, diags: Diagnostics): void {
   const used = new Set<string>();
+  // An id both a connector and a receiver/exporter is an error already; count it used as both.
   for (const { refs } of pipelines) {
-    for (const { id } of refs.receivers) used.add(`${defined.ids.receiver.has(id) ? 'receiver' : 'connector'}:${id}`);
+    for (const { id } of refs.receivers) used.add(`receiver:${id}`).add(`connector:${id}`);
     for (const { id } of refs.processors) used.add(`processor:${id}`);
-    for (const { id } of refs.exporters) used.add(`${defined.ids.exporter.has(id) ? 'exporter' : 'connector'}:${id}`);
+    for (const { id } of refs.exporters) used.add(`exporter:${id}`).add(`connector:${id}`);
   }
   for (const kind of ['receiver', 'processor', 'exporter', 'connector'] as const) {
     for (const [id, pos] of defined.ids[kind]) {
