@@ -1,0 +1,17 @@
+// The otlp exporter factory: OTLP over gRPC to any OTLP backend (Tempo, a Collector, Sonde).
+import { exporterFactory } from '../../pipeline/component';
+import { OtlpExporterCore } from '../../pipeline/otlp/transport-exporter';
+import { configSchema, validate, type OtlpExporterConfig } from './config';
+import { GrpcTransport } from './transport';
+
+export const otlpExporterFactory = exporterFactory<OtlpExporterConfig>({
+  kind: 'exporter',
+  type: 'otlp',
+  aliases: ['otlp_grpc'],
+  description: 'Sends traces, metrics and logs over OTLP/gRPC',
+  signals: { traces: 'beta', metrics: 'beta', logs: 'beta' },
+  config: configSchema,
+  validate,
+  create: (settings, config, signals) =>
+    new OtlpExporterCore(settings, signals, new GrpcTransport(settings, config), { retry: config.retry_on_failure, queue: config.sending_queue }),
+});
