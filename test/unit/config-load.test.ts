@@ -219,6 +219,14 @@ describe('config loader', () => {
     assert.equal(sm.factory.type, 'spanmetrics');
   });
 
+  it('follows YAML anchors, aliases and merge keys', () => {
+    const { config, lines } = load(['anchors.yaml']);
+    assert.deepEqual(lines, []);
+    const b = config!.exporters.get('otlp/b')!.config as { endpoint: string; timeout: number; tls: { insecure: boolean } };
+    assert.deepEqual([b.endpoint, b.timeout, b.tls.insecure], ['b:4317', 1000, true]);
+    assert.deepEqual(config!.service.pipelines.map((p) => p.receivers), [['otlp'], ['otlp']]);
+  });
+
   it('validates unused components and warns that they are unused', () => {
     assert.deepEqual(load(['unused.yaml']).lines, [
       `${F}/unused.yaml:2:3: error: receivers::otlp: protocols: enable at least one of grpc, http`,
