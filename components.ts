@@ -1,11 +1,19 @@
 // The one list of every component Sonde ships. Adding a component = a folder + one line here.
+import { otlpExporterFactory } from './exporters/otlp';
+import { otlpHttpExporterFactory } from './exporters/otlphttp';
 import { healthCheckExtensionFactory } from './extensions/health_check';
 import { pprofExtensionFactory } from './extensions/pprof';
 import { zpagesExtensionFactory } from './extensions/zpages';
 import type { Factory } from './pipeline/component';
 import { Registry } from './pipeline/registry';
+import { otlpReceiverFactory } from './receivers/otlp';
 
 export const factories: readonly Factory[] = [
+  // receivers
+  otlpReceiverFactory,
+  // exporters
+  otlpExporterFactory,
+  otlpHttpExporterFactory,
   // extensions
   healthCheckExtensionFactory,
   zpagesExtensionFactory,
