@@ -3,7 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createSecureContext } from 'node:tls';
 import type { Settings } from '../../pipeline/component';
-import { PermanentError, RetryableError } from '../../pipeline/errors';
+import { errorMessage, PermanentError, RetryableError } from '../../pipeline/errors';
 import { codecs, decodeStatus } from '../../pipeline/otlp/codec';
 import { otlpGrpcRawServices, type ExportResponse } from '../../pipeline/otlp/grpc';
 import type { PartialSuccess, Transport } from '../../pipeline/otlp/transport-exporter';
@@ -23,13 +23,19 @@ export class GrpcTransport implements Transport {
   private client: grpc.Client | undefined;
   private readonly metadata = new grpc.Metadata();
 
-  constructor(private readonly settings: Settings, private readonly config: OtlpExporterConfig) {
-    for (const [k, v] of Object.entries(config.headers)) this.metadata.add(k.toLowerCase(), v);
-  }
+  constructor(private readonly settings: Settings, private readonly config: OtlpExporterConfig) {}
 
   async start(): Promise<void> {
     const t = target(this.config);
     if (typeof t === 'string') throw new PermanentError(`${this.settings.id}: endpoint: ${t}`);
+    for (const [k, v] of Object.entries(this.config.headers)) {
+      try {
+        this.metadata.add(k.toLowerCase(), v);
+      } catch (err) {
+        // grpc-js refuses "-bin" keys with text values and characters headers cannot carry.
+        throw new PermanentError(`${this.settings.id}: headers: ${errorMessage(err)}`);
+      }
+    }
     const options: grpc.ChannelOptions = {
       'grpc.primary_user_agent': `${this.settings.buildInfo.command}/${this.settings.buildInfo.version}`,
       // Batches can exceed the 4 MiB default the receiving side may allow; let the server judge.

@@ -28,6 +28,15 @@ export class HttpTransport implements Transport {
   constructor(private readonly settings: Settings, private readonly config: OtlpHttpExporterConfig, private readonly signals: readonly Signal[]) {}
 
   async start(): Promise<void> {
+    for (const [name, value] of Object.entries(this.config.headers)) {
+      // A bad header would otherwise fail every request, and be retried as if transient.
+      try {
+        http.validateHeaderName(name);
+        http.validateHeaderValue(name, value);
+      } catch (err) {
+        throw new PermanentError(`${this.settings.id}: headers: ${errorMessage(err)}`);
+      }
+    }
     for (const signal of this.signals) {
       const url = signalUrl(this.config, signal);
       if (!url) throw new PermanentError(`${this.settings.id}: no URL for ${signal}: set endpoint or ${signal}_endpoint`);

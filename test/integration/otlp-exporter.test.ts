@@ -395,6 +395,18 @@ describe('otlp exporters', function () {
       assert.equal(b.sinks.metrics.received.length, 2);
     });
 
+    it('fails at start on headers that cannot be sent', async () => {
+      const cases: [ExporterFactory, Record<string, unknown>][] = [
+        [otlpExporterFactory, { endpoint: '127.0.0.1:1', headers: { 'x-token-bin': 'not binary' } }],
+        [otlpHttpExporterFactory, { endpoint: 'http://127.0.0.1:1', headers: { 'bad header': 'x' } }],
+      ];
+      for (const [factory, raw] of cases) {
+        const exporter = factory.create(settingsFor(new RecordingTelemetry(), factory.type, 'exporter'), readChecked(factory, raw), ['traces']);
+        await assert.rejects(exporter.start(host), new RegExp(`Error: ${factory.type}: headers: `));
+        await exporter.shutdown();
+      }
+    });
+
     it('fails at start on an unreadable certificate file, naming it', async () => {
       for (const factory of [otlpExporterFactory, otlpHttpExporterFactory]) {
         const exporter = factory.create(settingsFor(new RecordingTelemetry(), factory.type, 'exporter'),
