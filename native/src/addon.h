@@ -42,6 +42,8 @@ struct ErrorContext {
   std::string op;           // "open", "load", "attach uprobe", "map lookup"...
   std::string program;      // program (or object / map) name
   std::string attach_point; // "syscalls/sys_enter_write", "/bin/x:main", ... or ""
+  std::string programs = "";  // load: the programs being loaded, named when libbpf names none
+  std::string note = "";      // appended to the message, e.g. "target BTF: /path"
 };
 
 // Throws a JS Error "<op> <program> at <attach point>: <strerror(err)> (<libbpf cause>)" with

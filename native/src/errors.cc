@@ -100,10 +100,12 @@ void ThrowBpfError(Napi::Env env, const ErrorContext& ctx, int err, const LogCap
   std::string msg = ctx.op;
   if (!ctx.program.empty()) msg += " " + ctx.program;
   if (!failed_prog.empty() && failed_prog != ctx.program) msg += " (program " + failed_prog + ")";
+  else if (failed_prog.empty() && !ctx.programs.empty()) msg += " (programs " + ctx.programs + ")";
   if (!ctx.attach_point.empty()) msg += " at " + ctx.attach_point;
   msg += ": ";
   msg += strerror(err);
   if (!cause.empty()) msg += " (libbpf: " + cause + ")";
+  if (!ctx.note.empty()) msg += "; " + ctx.note;
 
   Napi::Error e = Napi::Error::New(env, msg);
   e.Set("errno", Napi::Number::New(env, err));

@@ -54,6 +54,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     }
     LIBBPF_OPTS(bpf_object_open_opts, opts);
     if (!btf_path.empty()) opts.btf_custom_path = btf_path.c_str();
+    btf_path_ = btf_path;
     if (!obj_name.empty()) opts.object_name = obj_name.c_str();
     LogCapture log;
     obj_ = bpf_object__open_file(path_.c_str(), &opts);
@@ -263,7 +264,14 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     if (err) {
       // libbpf cannot load an object twice, even after a failure: the caller reopens it
       failed_ = true;
-      ThrowBpfError(env, {"load", bpf_object__name(obj_), ""}, err, &log);
+      ErrorContext ctx{"load", bpf_object__name(obj_), ""};
+      bpf_program* p;
+      bpf_object__for_each_program(p, obj_) {
+        if (!bpf_program__autoload(p)) continue;
+        ctx.programs += std::string(ctx.programs.empty() ? "" : ", ") + bpf_program__name(p);
+      }
+      if (!btf_path_.empty()) ctx.note = "target BTF: " + btf_path_;
+      ThrowBpfError(env, ctx, err, &log);
     }
     loaded_ = true;
     return env.Undefined();
@@ -547,6 +555,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
 
   bpf_object* obj_ = nullptr;
   std::string path_;
+  std::string btf_path_;
   bool loaded_ = false;
   bool failed_ = false;
 };
