@@ -35,6 +35,14 @@ const volatile __u64 sonde_wakeup_bytes = 256 * 1024;
 /* Sonde never observes itself: set to the agent's pid before load. */
 const volatile __u32 sonde_self_tgid = 0;
 
+/*
+ * Keep every record struct in each object's BTF (locals alone do not put a type there), so the
+ * layout test and tools like `bpftool btf dump` can read the layout the BPF compiler used.
+ */
+const struct sonde_write_event *sonde_btf_write_event __attribute__((unused));
+const struct sonde_latency_event *sonde_btf_latency_event __attribute__((unused));
+const struct sonde_sample_event *sonde_btf_sample_event __attribute__((unused));
+
 static __always_inline void sonde_count_lost(void)
 {
 	__u32 zero = 0;

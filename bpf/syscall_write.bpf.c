@@ -20,11 +20,20 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile __u32 target_tgid = 0; /* 0 = every process except Sonde */
 const volatile bool emit_events = true;
+/* emit through the perf buffer `perf_events` instead of the ring buffer (kernels before 5.8) */
+const volatile bool use_perfbuf = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* bytes; user space may resize before load */
 } events SEC(".maps");
+
+/* max_entries 0: libbpf sizes it to the number of CPUs */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} perf_events SEC(".maps");
 
 /* [0] calls seen by the tracepoint program, [1] by the raw tracepoint program */
 struct {
@@ -62,6 +71,20 @@ int tracepoint__syscalls__sys_enter_write(struct trace_event_raw_sys_enter *ctx)
 	count(0);
 	if (!emit_events)
 		return 0;
+	if (use_perfbuf) {
+		struct sonde_write_event pe = {
+			.ts_ns = ts,
+			.pid = tgid,
+			.tid = (__u32)id,
+			.count = ctx->args[2],
+			.fd = (__s32)ctx->args[0],
+			.cpu = bpf_get_smp_processor_id(),
+		};
+
+		if (bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &pe, sizeof(pe)))
+			sonde_count_lost();
+		return 0;
+	}
 	e = sonde_reserve(events, struct sonde_write_event);
 	if (!e)
 		return 0;
