@@ -53,6 +53,8 @@ export interface ReaderStats {
   kernelLost: number;
   /** records shorter than recordSize */
   malformed: number;
+  /** 0.5 ms waits of the poll thread for room in the JS queue (back-pressure, not loss) */
+  queueFullWaits: number;
   running: boolean;
   /** the poll loop stopped on this error */
   error?: string;
@@ -100,8 +102,13 @@ export interface ReaderOptions {
   batchBytes?: number;
   /** poll timeout; also the longest a record waits when wake-ups are suppressed (default 50) */
   pollTimeoutMs?: number;
-  /** bounded JS queue: batches beyond this are dropped and counted (default 64) */
+  /** bounded JS queue of batches (default 64) */
   maxQueuedBatches?: number;
+  /** when the JS queue is full, wait this long for room (records stay in the kernel buffer),
+   * then drop the batch and count it (default 1000; 0 = drop at once) */
+  maxBlockMs?: number;
+  /** hand over a partly filled batch once its first record is this old (default pollTimeoutMs) */
+  flushIntervalMs?: number;
   /** perf buffer pages per CPU (default 64) */
   perfBufferPages?: number;
 }

@@ -11,7 +11,9 @@
 // Loss accounting, all counted, none silent:
 //  - kernelLost: perf buffer overflows reported by the kernel (ring buffer programs count their
 //    own reserve failures in the `sonde_lost` map instead);
-//  - droppedRecords/droppedBatches: the JS queue was full (JS slower than the kernel);
+//  - droppedRecords/droppedBatches: the JS queue stayed full for maxBlockMs (JS slower than the
+//    kernel for that long). Until then the poll thread waits, leaving records in the kernel
+//    buffer: back-pressure first, loss (counted) last;
 //  - malformed: a record shorter than recordSize.
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -51,6 +54,8 @@ class Reader : public Napi::ObjectWrap<Reader> {
     poll_ms_ = static_cast<int>(num("pollTimeoutMs", 50));
     size_t max_queue = static_cast<size_t>(num("maxQueuedBatches", 64));
     size_t pages = static_cast<size_t>(num("perfBufferPages", 64));
+    flush_ms_ = static_cast<int>(num("flushIntervalMs", poll_ms_));
+    max_block_ms_ = static_cast<int>(num("maxBlockMs", 1000));
     name_ = o.Get("name").IsString() ? o.Get("name").As<Napi::String>().Utf8Value() : kind_;
     if (batch_bytes_ < 4096) batch_bytes_ = 4096;
     if (poll_ms_ < 1) poll_ms_ = 1;
@@ -104,9 +109,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
 
   // ---- poll thread ----
   void Run() {
+    using clock = std::chrono::steady_clock;
     while (!stop_.load(std::memory_order_acquire)) {
       int n = rb_ ? ring_buffer__poll(rb_, poll_ms_) : perf_buffer__poll(pb_, poll_ms_);
-      if (n == 0 && rb_) {
+      bool idle = n == 0;
+      if (idle && rb_) {
         // Timed out: the BPF side submits without waking us until enough is pending
         // (BPF_RB_NO_WAKEUP), so whatever is in the ring now would otherwise wait forever.
         n = ring_buffer__consume(rb_);
@@ -116,7 +123,12 @@ class Reader : public Napi::ObjectWrap<Reader> {
         error_ = std::string("poll: ") + strerror(-n);
         break;
       }
-      Flush();
+      // Batches fill across polls (a perf buffer wakes us per record): hand one over when it is
+      // full (done in Append), when the source went idle, or when its oldest record has waited
+      // flushIntervalMs.
+      if (cur_->records &&
+          (idle || clock::now() - cur_started_ >= std::chrono::milliseconds(flush_ms_)))
+        Flush();
     }
     // stop: take what is still in the buffers
     if (rb_) ring_buffer__consume(rb_);
@@ -150,7 +162,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     }
     const uint8_t* p = static_cast<const uint8_t*>(data);
     d.insert(d.end(), p, p + size);
-    cur_->records++;
+    if (cur_->records++ == 0) cur_started_ = std::chrono::steady_clock::now();
     read_.fetch_add(1, std::memory_order_relaxed);
     if (d.size() >= batch_bytes_) Flush();
   }
@@ -161,6 +173,15 @@ class Reader : public Napi::ObjectWrap<Reader> {
     cur_ = NewBatch();
     uint32_t n = b->records;
     napi_status st = tsfn_.NonBlockingCall(b, &Reader::Deliver);
+    // queue full: wait for JS (bounded), unless stopping (the JS thread is then joining us and
+    // cannot drain the queue)
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(max_block_ms_);
+    while (st == napi_queue_full && !stop_.load(std::memory_order_acquire) &&
+           std::chrono::steady_clock::now() < deadline) {
+      blocked_.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      st = tsfn_.NonBlockingCall(b, &Reader::Deliver);
+    }
     if (st != napi_ok) {  // napi_queue_full (JS is behind) or napi_closing
       dropped_records_.fetch_add(n, std::memory_order_relaxed);
       dropped_batches_.fetch_add(1, std::memory_order_relaxed);
@@ -213,6 +234,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     o.Set("droppedBatches", n(dropped_batches_));
     o.Set("kernelLost", n(kernel_lost_));
     o.Set("malformed", n(malformed_));
+    o.Set("queueFullWaits", n(blocked_));
     o.Set("running", Napi::Boolean::New(env, running_));
     std::lock_guard<std::mutex> g(err_mu_);
     if (!error_.empty()) o.Set("error", error_);
@@ -226,13 +248,16 @@ class Reader : public Napi::ObjectWrap<Reader> {
   uint32_t record_size_ = 0;
   size_t batch_bytes_ = 0;
   int poll_ms_ = 50;
+  int flush_ms_ = 50;
+  int max_block_ms_ = 1000;
+  std::chrono::steady_clock::time_point cur_started_;
   std::unique_ptr<Batch> cur_;  // touched only by the poll thread once it runs
   Napi::ThreadSafeFunction tsfn_;
   std::thread thread_;
   bool running_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> read_{0}, queued_batches_{0}, dropped_records_{0}, dropped_batches_{0},
-      kernel_lost_{0}, malformed_{0};
+      kernel_lost_{0}, malformed_{0}, blocked_{0};
   std::mutex err_mu_;
   std::string error_;
 };

@@ -122,6 +122,36 @@ describe('eBPF tracepoint (syscalls/sys_enter_write)', function () {
     }
   });
 
+  it('counts what a full JS queue drops: delivered + dropped = N, nothing unexplained', async function () {
+    const N = 20000;
+    const child = await spawnGated(writer, [String(N)]);
+    try {
+      const obj = load(child.pid, TP);
+      let delivered = 0;
+      const reader = obj.openRingBuffer(
+        'events',
+        (_b, n) => {
+          delivered += n;
+          const until = Date.now() + 20; // a JS consumer far slower than the kernel
+          while (Date.now() < until);
+        },
+        // tiny batches, one queue slot, no patience: drops are certain
+        { recordSize: WRITE_EVENT.size, batchBytes: 4096, maxQueuedBatches: 1, maxBlockMs: 0, flushIntervalMs: 1 },
+      );
+      obj.attachTracepoint(TP, 'syscalls', 'sys_enter_write');
+      child.go();
+      await child.done;
+      const stats = await reader.close();
+      assert.ok(stats.droppedRecords > 0, 'the queue overflowed');
+      assert.ok(stats.droppedBatches > 0);
+      assert.equal(stats.records, N, 'every record left the kernel buffer');
+      assert.equal(delivered + stats.droppedRecords, N, 'delivered + dropped accounts for every record');
+      assert.equal(obj.kernelLost(), 0n);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('frames variable-size records with their length when no recordSize is given', async function () {
     const N = 50;
     const child = await spawnGated(writer, [String(N)]);
