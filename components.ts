@@ -6,11 +6,14 @@ import { pprofExtensionFactory } from './extensions/pprof';
 import { zpagesExtensionFactory } from './extensions/zpages';
 import type { Factory } from './pipeline/component';
 import { Registry } from './pipeline/registry';
+import { batchProcessorFactory } from './processors/batch';
 import { otlpReceiverFactory } from './receivers/otlp';
 
 export const factories: readonly Factory[] = [
   // receivers
   otlpReceiverFactory,
+  // processors
+  batchProcessorFactory,
   // exporters
   otlpExporterFactory,
   otlpHttpExporterFactory,
