@@ -127,6 +127,7 @@ interface RawBpfObject {
   programs(): ProgramSpec[];
   maps(): MapSpec[];
   setGlobal(name: string, value: Buffer): void;
+  hasGlobal(name: string): boolean;
   setAutoload(program: string, on: boolean): void;
   setMapMaxEntries(map: string, n: number): void;
   setMapAutocreate(map: string, on: boolean): void;
@@ -372,6 +373,7 @@ export interface OpenOptions {
 export class BpfObject {
   private raw: RawBpfObject | undefined;
   private loaded = false;
+  private selfSet = false;
   private readonly links = new Set<Link>();
   private readonly readers = new Set<BufferReader>();
 
@@ -411,7 +413,12 @@ export class BpfObject {
   // -- before load --
   setGlobal(name: string, value: Buffer): this {
     call(() => this.r().setGlobal(name, value));
+    if (name === 'sonde_self_tgid') this.selfSet = true;
     return this;
+  }
+  /** Whether the object has a global variable of this name (in .rodata/.data/.bss). */
+  hasGlobal(name: string): boolean {
+    return this.r().hasGlobal(name);
   }
   setGlobalU32(name: string, v: number): this {
     const b = Buffer.alloc(4);
@@ -444,8 +451,11 @@ export class BpfObject {
     return this;
   }
 
-  /** Creates maps, relocates (CO-RE) and verifies programs. A VerifierError keeps the log. */
+  /** Creates maps, relocates (CO-RE) and verifies programs. A VerifierError keeps the log.
+   * Objects built on bpf/sonde_bpf.h get sonde_self_tgid = this process unless set: Sonde never
+   * observes itself. */
   load(): this {
+    if (!this.selfSet && this.hasGlobal('sonde_self_tgid')) this.setGlobalU32('sonde_self_tgid', process.pid);
     call(() => this.r().load());
     this.loaded = true;
     return this;

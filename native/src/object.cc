@@ -77,6 +77,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
             InstanceMethod<&BpfObject::Programs>("programs"),
             InstanceMethod<&BpfObject::Maps>("maps"),
             InstanceMethod<&BpfObject::SetGlobal>("setGlobal"),
+            InstanceMethod<&BpfObject::HasGlobal>("hasGlobal"),
             InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
             InstanceMethod<&BpfObject::SetMapMaxEntries>("setMapMaxEntries"),
             InstanceMethod<&BpfObject::SetMapAutocreate>("setMapAutocreate"),
@@ -191,17 +192,10 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     return out;
   }
 
-  // setGlobal(name, Buffer): writes a global variable of .rodata/.data/.bss before load. The
-  // variable is found through the section's BTF (DATASEC), so sizes are checked, not assumed.
-  Napi::Value SetGlobal(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    CheckNotLoaded(env, "setGlobal");
-    if (!info[0].IsString() || !info[1].IsBuffer())
-      throw Napi::TypeError::New(env, "setGlobal(name: string, value: Buffer)");
-    std::string name = info[0].As<Napi::String>().Utf8Value();
-    Napi::Buffer<uint8_t> value = info[1].As<Napi::Buffer<uint8_t>>();
+  // Finds a global variable in the BTF of the internal maps; returns its map, offset and size.
+  bool FindGlobal(const std::string& name, bpf_map** map, uint32_t* offset, uint32_t* size) const {
     const struct btf* btf = bpf_object__btf(obj_);
-    if (!btf) throw Napi::Error::New(env, "setGlobal " + name + ": " + path_ + " has no BTF");
+    if (!btf) return false;
     bpf_map* m;
     bpf_object__for_each_map(m, obj_) {
       if (!bpf_map__is_internal(m)) continue;
@@ -211,22 +205,50 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
       for (int i = 0; i < btf_vlen(sec); i++, vs++) {
         const struct btf_type* var = btf__type_by_id(btf, vs->type);
         if (name != btf__name_by_offset(btf, var->name_off)) continue;
-        if (value.Length() != vs->size)
-          throw Napi::Error::New(env, "setGlobal " + name + ": variable is " + std::to_string(vs->size) +
-                                          " bytes, value is " + std::to_string(value.Length()));
-        size_t size = 0;
-        const void* init = bpf_map__initial_value(m, &size);
-        if (!init || vs->offset + vs->size > size)
-          throw Napi::Error::New(env, "setGlobal " + name + ": no initial data for its section");
-        std::vector<uint8_t> data(static_cast<const uint8_t*>(init), static_cast<const uint8_t*>(init) + size);
-        memcpy(data.data() + vs->offset, value.Data(), vs->size);
-        LogCapture log;
-        int err = bpf_map__set_initial_value(m, data.data(), data.size());
-        if (err) ThrowBpfError(env, {"setGlobal", name, ""}, err, &log);
-        return env.Undefined();
+        *map = m;
+        *offset = vs->offset;
+        *size = vs->size;
+        return true;
       }
     }
-    throw Napi::Error::New(env, "setGlobal: no global variable " + name + " in " + path_);
+    return false;
+  }
+
+  Napi::Value HasGlobal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckOpen(env);
+    bpf_map* m;
+    uint32_t off, size;
+    return Napi::Boolean::New(env, FindGlobal(info[0].ToString().Utf8Value(), &m, &off, &size));
+  }
+
+  // setGlobal(name, Buffer): writes a global variable of .rodata/.data/.bss before load. The
+  // variable is found through the section's BTF (DATASEC), so sizes are checked, not assumed.
+  Napi::Value SetGlobal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckNotLoaded(env, "setGlobal");
+    if (!info[0].IsString() || !info[1].IsBuffer())
+      throw Napi::TypeError::New(env, "setGlobal(name: string, value: Buffer)");
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    Napi::Buffer<uint8_t> value = info[1].As<Napi::Buffer<uint8_t>>();
+    bpf_map* m;
+    uint32_t offset, vsize;
+    if (!FindGlobal(name, &m, &offset, &vsize))
+      throw Napi::Error::New(env, "setGlobal: no global variable " + name + " in " + path_);
+    if (value.Length() != vsize)
+      throw Napi::Error::New(env, "setGlobal " + name + ": variable is " + std::to_string(vsize) +
+                                      " bytes, value is " + std::to_string(value.Length()));
+    size_t size = 0;
+    const void* init = bpf_map__initial_value(m, &size);
+    if (!init || offset + vsize > size)
+      throw Napi::Error::New(env, "setGlobal " + name + ": no initial data for its section");
+    // set_initial_value replaces the whole section: copy it, patch the variable, write it back
+    std::vector<uint8_t> data(static_cast<const uint8_t*>(init), static_cast<const uint8_t*>(init) + size);
+    memcpy(data.data() + offset, value.Data(), vsize);
+    LogCapture log;
+    int err = bpf_map__set_initial_value(m, data.data(), data.size());
+    if (err) ThrowBpfError(env, {"setGlobal", name, ""}, err, &log);
+    return env.Undefined();
   }
 
   Napi::Value SetAutoload(const Napi::CallbackInfo& info) {
