@@ -263,8 +263,9 @@ function typed(e: unknown): unknown {
   const p = e as Error & NativeErrorProps;
   if (typeof p.errno !== 'number') return e;
   let message = e.message;
-  if (p.code === 'EPERM' || p.code === 'EACCES') message += `: ${permissionHint()}`;
   const verifierLog = str(p.verifierLog);
+  // EPERM is about privileges (or lockdown); the verifier's refusals come as EACCES with a log
+  if (p.code === 'EPERM' && !verifierLog) message += `: ${permissionHint()}`;
   if (verifierLog) {
     const last = verifierLog.trim().split('\n').slice(-3).join(' | ');
     return new VerifierError(`${message}; verifier: ${last}`, p.errno, str(p.code), str(p.op), str(p.program), str(p.libbpfLog), verifierLog, { cause: e });

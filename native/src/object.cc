@@ -286,7 +286,12 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     if (err) {
       // libbpf cannot load an object twice, even after a failure: the caller reopens it
       failed_ = true;
-      ErrorContext ctx{"load", bpf_object__name(obj_), ""};
+      // the file's name: bpf_object__name() is cut to 15 characters
+      std::string base = path_.substr(path_.find_last_of('/') + 1);
+      for (const char* ext : {".o", ".bpf"})
+        if (base.size() > strlen(ext) && base.compare(base.size() - strlen(ext), strlen(ext), ext) == 0)
+          base.resize(base.size() - strlen(ext));
+      ErrorContext ctx{"load", base, ""};
       bpf_program* p;
       bpf_object__for_each_program(p, obj_) {
         if (!bpf_program__autoload(p)) continue;
