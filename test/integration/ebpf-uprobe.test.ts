@@ -61,6 +61,7 @@ describe('eBPF uprobe + uretprobe (function latency)', function () {
       const sum = events.reduce((s, e) => s + Number(e.durationNs), 0);
       assert.equal(BigInt(sum), obj.readU64('totals', 2), 'ring buffer sum = kernel sum');
       const diff = Math.abs(sum - ownSum) / ownSum;
+      if (process.env["SONDE_TEST_VERBOSE"]) console.log(`      uprobe sum ${sum} ns, program ${ownSum} ns, ${(diff * 100).toFixed(2)}% apart`);
       assert.ok(diff < 0.1, `uprobe sum ${sum} ns vs program's own ${ownSum} ns: ${(diff * 100).toFixed(2)}% apart`);
 
       // the kernel's log2 histogram is exactly the distribution of the delivered records, and
