@@ -438,8 +438,22 @@ function buildRoot(): protobuf.Root {
     if (text.trim()) protobuf.parse(text, root, { keepCase: false });
   }
   root.resolveAll();
+  // protobufjs leaves a plain empty array on the prototype for unset bytes fields; pdata readers
+  // expect a Uint8Array (ids go through Buffer APIs), so absent ids read as a shared empty Buffer.
+  const visit = (ns: protobuf.NamespaceBase): void => {
+    for (const child of ns.nestedArray) {
+      if (child instanceof protobuf.Type) {
+        const proto = child.ctor.prototype as Record<string, unknown>;
+        for (const f of child.fieldsArray) if (f.type === 'bytes' && !f.repeated && !f.partOf) proto[f.name] = EMPTY_BYTES;
+      }
+      if (child instanceof protobuf.Namespace || child instanceof protobuf.Type) visit(child);
+    }
+  };
+  visit(root);
   return root;
 }
+
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
 
 /** The parsed schema. Types are looked up once by the codecs, never per message. */
 export const otlpRoot: protobuf.Root = buildRoot();
