@@ -260,6 +260,23 @@ function metricHeader(m: Metric): Metric {
 
 // ---- cloning ---------------------------------------------------------------------------------
 
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/**
+ * Whether a oneof member or proto3 `optional` field is set. Decoded messages keep unset scalar
+ * members on the prototype with their default value (an unset stringValue reads as ''), so
+ * presence is an own property, as protobufjs itself decides.
+ */
+export function isSet<T extends object>(obj: T, key: keyof T): boolean {
+  return hasOwn.call(obj, key) && obj[key] != null;
+}
+
+/** Copies the listed oneof / optional members that are set (see isSet). */
+function withPresent<T extends object>(out: T, from: T, keys: readonly (keyof T)[]): T {
+  for (const k of keys) if (isSet(from, k)) out[k] = from[k];
+  return out;
+}
+
 /** Copies the listed scalar fields that read as something other than null/undefined. */
 function withOptional<T extends object>(out: T, from: T, keys: readonly (keyof T)[]): T {
   for (const k of keys) {
@@ -280,11 +297,13 @@ const LINK_KEYS = ['traceState', 'droppedAttributesCount', 'flags'] as const;
 const STATUS_KEYS = ['message', 'code'] as const;
 const LOG_KEYS = ['timeUnixNano', 'observedTimeUnixNano', 'severityNumber', 'severityText', 'droppedAttributesCount', 'flags', 'eventName'] as const;
 const POINT_KEYS = ['startTimeUnixNano', 'timeUnixNano', 'flags'] as const;
-const NUMBER_POINT_KEYS = [...POINT_KEYS, 'asDouble', 'asInt'] as const;
-const HISTOGRAM_POINT_KEYS = [...POINT_KEYS, 'count', 'sum', 'min', 'max'] as const;
-const EXP_POINT_KEYS = [...POINT_KEYS, 'count', 'sum', 'scale', 'zeroCount', 'min', 'max', 'zeroThreshold'] as const;
+const NUMBER_VALUE_KEYS = ['asDouble', 'asInt'] as const;
+const HISTOGRAM_POINT_KEYS = [...POINT_KEYS, 'count'] as const;
+const EXP_POINT_KEYS = [...POINT_KEYS, 'count', 'scale', 'zeroCount', 'zeroThreshold'] as const;
+/** proto3 `optional` in histograms: absent differs from 0. */
+const OPTIONAL_STATS_KEYS = ['sum', 'min', 'max'] as const;
 const SUMMARY_POINT_KEYS = [...POINT_KEYS, 'count', 'sum'] as const;
-const EXEMPLAR_KEYS = ['timeUnixNano', 'asDouble', 'asInt'] as const;
+const EXEMPLAR_KEYS = ['timeUnixNano'] as const;
 const ANY_SCALAR_KEYS = ['stringValue', 'boolValue', 'intValue', 'doubleValue'] as const;
 
 /** A fresh copy of the bytes (a decoded id may be a view into a large request buffer). */
@@ -305,8 +324,8 @@ function mapList<T>(list: readonly T[] | null | undefined, f: (v: T) => T): T[] 
 }
 
 export function cloneAnyValue(v: AnyValue): AnyValue {
-  const out = withOptional({} as AnyValue, v, ANY_SCALAR_KEYS);
-  if (v.bytesValue != null) out.bytesValue = copyBytes(v.bytesValue);
+  const out = withPresent({} as AnyValue, v, ANY_SCALAR_KEYS);
+  if (isSet(v, 'bytesValue')) out.bytesValue = copyBytes(v.bytesValue!);
   if (v.arrayValue != null) out.arrayValue = { values: mapList(v.arrayValue.values, cloneAnyValue) };
   if (v.kvlistValue != null) out.kvlistValue = { values: cloneAttributes(v.kvlistValue.values) };
   return out;
@@ -372,22 +391,25 @@ export function cloneLogRecord(l: LogRecord): LogRecord {
 
 function cloneExemplar(e: Exemplar): Exemplar {
   const out = withOptional({ filteredAttributes: cloneAttributes(e.filteredAttributes) } as Exemplar, e, EXEMPLAR_KEYS);
+  withPresent(out, e, NUMBER_VALUE_KEYS);
   copyBytesInto(out, e, 'spanId');
   copyBytesInto(out, e, 'traceId');
   return out;
 }
 
 function cloneNumberPoint(p: NumberDataPoint): NumberDataPoint {
-  return withOptional({ attributes: cloneAttributes(p.attributes), exemplars: mapList(p.exemplars, cloneExemplar) } as NumberDataPoint, p, NUMBER_POINT_KEYS);
+  const out = withOptional({ attributes: cloneAttributes(p.attributes), exemplars: mapList(p.exemplars, cloneExemplar) } as NumberDataPoint, p, POINT_KEYS);
+  return withPresent(out, p, NUMBER_VALUE_KEYS);
 }
 
 function cloneHistogramPoint(p: HistogramDataPoint): HistogramDataPoint {
-  return withOptional({
+  const out = withOptional({
     attributes: cloneAttributes(p.attributes),
     bucketCounts: copyList(p.bucketCounts),
     explicitBounds: copyList(p.explicitBounds),
     exemplars: mapList(p.exemplars, cloneExemplar),
   } as HistogramDataPoint, p, HISTOGRAM_POINT_KEYS);
+  return withPresent(out, p, OPTIONAL_STATS_KEYS);
 }
 
 function cloneBuckets(b: ExponentialHistogramBuckets): ExponentialHistogramBuckets {
@@ -398,6 +420,7 @@ function cloneBuckets(b: ExponentialHistogramBuckets): ExponentialHistogramBucke
 
 function cloneExpPoint(p: ExponentialHistogramDataPoint): ExponentialHistogramDataPoint {
   const out = withOptional({ attributes: cloneAttributes(p.attributes), exemplars: mapList(p.exemplars, cloneExemplar) } as ExponentialHistogramDataPoint, p, EXP_POINT_KEYS);
+  withPresent(out, p, OPTIONAL_STATS_KEYS);
   if (p.positive != null) out.positive = cloneBuckets(p.positive);
   if (p.negative != null) out.negative = cloneBuckets(p.negative);
   return out;

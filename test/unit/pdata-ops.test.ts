@@ -4,6 +4,7 @@ import type {
   KeyValue, LogsData, Metric, MetricsData, NumberDataPoint, Resource, Signal, SignalData, Span, TracesData,
 } from '../../pipeline/pdata';
 import { countItems, metricPointCount } from '../../pipeline/pdata';
+import { codecs } from '../../pipeline/otlp/codec';
 import { appendData, cloneData, splitAt, splitByItems } from '../../pipeline/pdata-ops';
 
 // A small seeded generator, so a failing case can be replayed from its seed.
@@ -220,6 +221,33 @@ describe('pdata-ops', () => {
     assert.ok(!('status' in copy), 'an unset message stays unset');
     assert.notStrictEqual(copy.traceId!.buffer, span.traceId!.buffer);
     assert.deepEqual([...copy.traceId!], [...span.traceId!]);
+  });
+
+  it('cloneData of decoded protobuf keeps which oneof member is set (unset ones sit on the prototype)', () => {
+    const values = [
+      { stringValue: '' }, { stringValue: 's' }, { boolValue: false }, { intValue: Long.fromNumber(-3) }, { doubleValue: 0 },
+      { bytesValue: new Uint8Array([1, 2]) }, { arrayValue: { values: [{ intValue: 1 }, { kvlistValue: { values: [{ key: 'k', value: { boolValue: true } }] } }] } },
+    ];
+    const attributes = values.map((value, i) => ({ key: `a${i}`, value }));
+    const exemplars = [{ filteredAttributes: [], asInt: 0 }, { filteredAttributes: [], asDouble: 0 }];
+    const samples: { [S in Signal]: SignalData[S] } = {
+      traces: { resourceSpans: [{ resource: { attributes }, scopeSpans: [{ spans: [{ name: 'x', attributes, events: [], links: [], status: { code: 1 } }] }] }] },
+      logs: { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { kvlistValue: { values: [] } }, attributes }, { body: { intValue: 0 }, attributes: [] }] }] }] },
+      metrics: {
+        resourceMetrics: [{ scopeMetrics: [{ metrics: [
+          { name: 'g', gauge: { dataPoints: [{ attributes, asInt: 0, exemplars }, { attributes: [], asDouble: 0, exemplars: [] }] } },
+          { name: 'h', histogram: { dataPoints: [{ attributes: [], sum: 0, bucketCounts: [], explicitBounds: [], exemplars: [] }, { attributes: [], min: 1, bucketCounts: [], explicitBounds: [], exemplars: [] }] } },
+        ] }] }],
+      },
+    };
+    for (const signal of ['traces', 'metrics', 'logs'] as const) {
+      const codec = codecs[signal] as unknown as { encodeRequest(d: SignalData[Signal]): Uint8Array; decodeRequest(b: Uint8Array): SignalData[Signal]; encodeRequestJson(d: SignalData[Signal]): string };
+      const expected = codec.encodeRequestJson(samples[signal]);
+      const decoded = codec.decodeRequest(codec.encodeRequest(samples[signal]));
+      assert.equal(codec.encodeRequestJson(cloneData(signal, decoded)), expected, signal);
+      const parts = splitByItems(signal, decoded, 1);
+      assert.equal(parts.length, countItems(signal, decoded));
+    }
   });
 
   it('rejects a split size below 1', () => {
