@@ -28,6 +28,8 @@ interface Shape<D, R, C, I> {
   items(c: C): I[];
   withItems(c: C, items: I[], copy: boolean): C;
   weight(i: I): number;
+  /** Every item weighs 1 (spans, log records). */
+  unitWeight: boolean;
   /** The points [from, to) of an item weighing more than 1. */
   slice(i: I, from: number, to: number): I;
 }
@@ -40,6 +42,7 @@ const tracesShape: Shape<TracesData, ResourceSpans, ScopeSpans, Span> = {
   items: (c) => c.spans,
   withItems: (c, spans, copy) => withHeader<ScopeSpans>({ scope: copy ? cloneScopeOf(c.scope) : orUndef(c.scope), spans }, c.schemaUrl),
   weight: () => 1,
+  unitWeight: true,
   slice: (i) => i,
 };
 
@@ -51,6 +54,7 @@ const logsShape: Shape<LogsData, ResourceLogs, ScopeLogs, LogRecord> = {
   items: (c) => c.logRecords,
   withItems: (c, logRecords, copy) => withHeader<ScopeLogs>({ scope: copy ? cloneScopeOf(c.scope) : orUndef(c.scope), logRecords }, c.schemaUrl),
   weight: () => 1,
+  unitWeight: true,
   slice: (i) => i,
 };
 
@@ -62,6 +66,7 @@ const metricsShape: Shape<MetricsData, ResourceMetrics, ScopeMetrics, Metric> = 
   items: (c) => c.metrics,
   withItems: (c, metrics, copy) => withHeader<ScopeMetrics>({ scope: copy ? cloneScopeOf(c.scope) : orUndef(c.scope), metrics }, c.schemaUrl),
   weight: metricPointCount,
+  unitWeight: false,
   slice: sliceMetric,
 };
 
@@ -104,6 +109,12 @@ class PartBuilder<D, R, C, I> {
   addItem(i: I, weight: number): void {
     this.items.push(i);
     this.room -= weight;
+  }
+
+  addRange(items: I[], from: number, to: number): void {
+    if (this.items.length === 0) this.items = items.slice(from, to);
+    else for (let i = from; i < to; i++) this.items.push(items[i]!);
+    this.room -= to - from;
   }
 
   addScope(c: C, weight: number): void {
@@ -163,6 +174,10 @@ function splitWith<D, R, C, I>(shape: Shape<D, R, C, I>, data: D, first: number,
 }
 
 function splitScope<D, R, C, I>(shape: Shape<D, R, C, I>, b: PartBuilder<D, R, C, I>, r: R, c: C, items: I[], state: CutState): void {
+  if (shape.unitWeight) {
+    splitUnitScope(b, r, c, items, state);
+    return;
+  }
   for (const item of items) {
     const w = shape.weight(item);
     if (w <= b.room) {
@@ -183,7 +198,19 @@ function splitScope<D, R, C, I>(shape: Shape<D, R, C, I>, b: PartBuilder<D, R, C
   }
 }
 
+/** Spans and log records weigh 1: cut the list into ranges rather than item by item. */
+function splitUnitScope<D, R, C, I>(b: PartBuilder<D, R, C, I>, r: R, c: C, items: I[], state: CutState): void {
+  let i = 0;
+  while (i < items.length) {
+    if (b.room <= 0) b.cut(r, c, state);
+    const take = Math.min(b.room, items.length - i);
+    b.addRange(items, i, i + take);
+    i += take;
+  }
+}
+
 function totalWeight<I>(shape: Shape<unknown, unknown, unknown, I>, items: I[]): number {
+  if (shape.unitWeight) return items.length;
   let n = 0;
   for (const i of items) n += shape.weight(i);
   return n;
