@@ -1,4 +1,6 @@
 // The one list of every component Sonde ships. Adding a component = a folder + one line here.
+import { forwardConnectorFactory } from './connectors/forward';
+import { debugExporterFactory } from './exporters/debug';
 import { otlpExporterFactory } from './exporters/otlp';
 import { otlpHttpExporterFactory } from './exporters/otlphttp';
 import { healthCheckExtensionFactory } from './extensions/health_check';
@@ -17,6 +19,9 @@ export const factories: readonly Factory[] = [
   // exporters
   otlpExporterFactory,
   otlpHttpExporterFactory,
+  debugExporterFactory,
+  // connectors
+  forwardConnectorFactory,
   // extensions
   healthCheckExtensionFactory,
   zpagesExtensionFactory,
