@@ -110,10 +110,25 @@ export function decodeJson(type: protobuf.Type, text: string | Uint8Array): Obj 
   } catch (err) {
     throw new PermanentError(`invalid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  return decodeMessage(planFor(type), parsed, '');
+  try {
+    return decodeMessage(planFor(type), parsed, '', 0);
+  } catch (err) {
+    throw asPermanent(err);
+  }
 }
 
-function decodeMessage(plan: TypePlan, json: unknown, path: string): Obj {
+// Hostile nesting (AnyValue in AnyValue ...) is cut at the depth protobufjs (and protoc) allow
+// for binary messages, so both encodings accept the same data; anything else unexpected (a stack
+// overflow) is bad data too.
+const MAX_DEPTH = protobuf.util.recursionLimit ?? 100;
+
+function asPermanent(err: unknown): PermanentError {
+  if (err instanceof PermanentError) return err;
+  return new PermanentError(`malformed OTLP/JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+}
+
+function decodeMessage(plan: TypePlan, json: unknown, path: string, depth: number): Obj {
+  if (depth > MAX_DEPTH) fail(path, `nested deeper than ${MAX_DEPTH} messages`);
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail(path, 'expected an object');
   const msg = new (plan.type.ctor as unknown as Ctor)();
   const src = json as Obj;
@@ -125,11 +140,11 @@ function decodeMessage(plan: TypePlan, json: unknown, path: string): Obj {
     if (f.repeated) {
       if (!Array.isArray(v)) fail(p, 'expected an array');
       const out = new Array<unknown>(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = decodeValue(f, v[i], `${p}[${i}]`);
+      for (let i = 0; i < v.length; i++) out[i] = decodeValue(f, v[i], `${p}[${i}]`, depth);
       msg[f.name] = out;
       continue;
     }
-    const value = decodeValue(f, v, p);
+    const value = decodeValue(f, v, p, depth);
     // Scalars equal to their proto3 default stay on the prototype, as protobuf decode leaves
     // them when the sender omits them; oneof/optional members record presence.
     if (!f.presence && isDefault(f.kind, value)) continue;
@@ -147,9 +162,9 @@ function isDefault(kind: Kind, v: unknown): boolean {
   }
 }
 
-function decodeValue(f: FieldPlan, v: unknown, p: string): unknown {
+function decodeValue(f: FieldPlan, v: unknown, p: string, depth: number): unknown {
   switch (f.kind) {
-    case 'message': return decodeMessage(f.message as TypePlan, v, p);
+    case 'message': return decodeMessage(f.message as TypePlan, v, p, depth + 1);
     case 'string':
       if (typeof v !== 'string') fail(p, 'expected a string');
       return v;
@@ -224,13 +239,18 @@ function toLong(v: unknown, p: string, unsigned: boolean): Long {
 /** Encodes a message (decoded or hand-built) as one line of OTLP/JSON. */
 export function encodeJson(type: protobuf.Type, msg: object): string {
   const parts: string[] = [];
-  encodeMessage(planFor(type), msg as Obj, '', parts);
+  try {
+    encodeMessage(planFor(type), msg as Obj, '', parts, 0);
+  } catch (err) {
+    throw asPermanent(err);
+  }
   return parts.join('');
 }
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-function encodeMessage(plan: TypePlan, msg: Obj, path: string, out: string[]): void {
+function encodeMessage(plan: TypePlan, msg: Obj, path: string, out: string[], depth: number): void {
+  if (depth > MAX_DEPTH) fail(path, `nested deeper than ${MAX_DEPTH} messages`);
   if (typeof msg !== 'object' || msg === null) fail(path, 'expected an object');
   out.push('{');
   let first = true;
@@ -245,7 +265,7 @@ function encodeMessage(plan: TypePlan, msg: Obj, path: string, out: string[]): v
       const p = join(path, f.name);
       for (let i = 0; i < v.length; i++) {
         if (i) out.push(',');
-        encodeValue(f, v[i], `${p}[${i}]`, out);
+        encodeValue(f, v[i], `${p}[${i}]`, out, depth);
       }
       out.push(']');
       continue;
@@ -258,7 +278,7 @@ function encodeMessage(plan: TypePlan, msg: Obj, path: string, out: string[]): v
     }
     out.push(first ? `"${f.name}":` : `,"${f.name}":`);
     first = false;
-    encodeValue(f, v, join(path, f.name), out);
+    encodeValue(f, v, join(path, f.name), out, depth);
   }
   out.push('}');
 }
@@ -274,9 +294,9 @@ function isDefaultLoose(kind: Kind, v: unknown): boolean {
   }
 }
 
-function encodeValue(f: FieldPlan, v: unknown, p: string, out: string[]): void {
+function encodeValue(f: FieldPlan, v: unknown, p: string, out: string[], depth: number): void {
   switch (f.kind) {
-    case 'message': encodeMessage(f.message as TypePlan, v as Obj, p, out); return;
+    case 'message': encodeMessage(f.message as TypePlan, v as Obj, p, out, depth + 1); return;
     case 'string':
       if (typeof v !== 'string') fail(p, 'expected a string');
       out.push(JSON.stringify(v));
