@@ -39,12 +39,12 @@ export function validate(config: FileExporterConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const compression = config.compression.trim().toLowerCase();
   if (compression === 'zstd') {
-    issues.push(error(['compression'], 'compression "zstd" is not supported by Sonde\'s file exporter: remove the key or set it to none'));
+    issues.push(error(['compression'], '"zstd" is not supported by Sonde\'s file exporter: remove the key or set it to none'));
   } else if (compression !== '' && compression !== 'none') {
     issues.push(error(['compression'], `expected none, got "${config.compression}"`));
   }
   if (config.group_by?.enabled) {
-    issues.push(error(['group_by'], 'group_by is not supported: write one file per exporter (use several file exporters)'));
+    issues.push(error(['group_by'], 'not supported: Sonde writes one file per file exporter (use several, one per path)'));
   }
   return issues;
 }

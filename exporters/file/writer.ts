@@ -46,6 +46,7 @@ export class FileWriter {
   private syncing: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastBackupMs = 0;
+  private opened = false;
   private closed = false;
   private readonly now: () => number;
 
@@ -57,6 +58,7 @@ export class FileWriter {
     await fsp.mkdir(path.dirname(this.file), { recursive: true });
     this.handle = await fsp.open(this.file, openFlags(!this.opts.append));
     this.size = this.opts.append ? (await this.handle.stat()).size : 0;
+    this.opened = true;
     if (this.opts.syncIntervalMs > 0) {
       this.timer = setInterval(() => this.syncInBackground(), this.opts.syncIntervalMs);
       this.timer.unref();
@@ -65,7 +67,7 @@ export class FileWriter {
 
   /** Appends the chunks as one record; resolves once the OS has all of them. */
   write(chunks: Uint8Array[]): Promise<void> {
-    if (this.closed || !this.handle) return Promise.reject(new Error(`${this.file}: writer is ${this.closed ? 'closed' : 'not open'}`));
+    if (this.closed || !this.opened) return Promise.reject(new Error(`${this.file}: writer is ${this.closed ? 'closed' : 'not open'}`));
     let bytes = 0;
     for (const c of chunks) bytes += c.byteLength;
     return new Promise<void>((resolve, reject) => {
@@ -102,18 +104,24 @@ export class FileWriter {
   private async drain(): Promise<void> {
     if (this.syncing) await this.syncing;
     while (this.queue.length > 0) {
-      const jobs = this.nextJobs();
-      if (this.mustRotate(jobs[0]!.bytes)) {
-        try {
-          await this.rotate();
-        } catch (err) {
-          // Without a file to write to, every waiting write fails; the next one tries again.
-          for (const j of this.queue.splice(0)) j.reject(err);
-          return;
-        }
+      try {
+        await this.reopenIfLost();
+        if (this.mustRotate(this.queue[0]!.bytes)) await this.rotate();
+      } catch (err) {
+        // Without a file to write to, every waiting write fails; the next one tries again.
+        for (const j of this.queue.splice(0)) j.reject(err);
+        return;
       }
-      await this.writeJobs(jobs);
+      await this.writeJobs(this.nextJobs());
     }
+  }
+
+  /** After a failed rotation the file is closed: carry on appending to whatever is there. */
+  private async reopenIfLost(): Promise<void> {
+    if (this.handle) return;
+    const h = await fsp.open(this.file, openFlags(false));
+    this.handle = h;
+    this.size = (await h.stat()).size;
   }
 
   /** Queued writes that can go out as one writev without crossing a rotation. */
@@ -123,8 +131,8 @@ export class FileWriter {
     let bytes = first.bytes;
     let iov = first.chunks.length;
     let n = 1;
-    // Only the first job's size decides a rotation; the rest must fit after it.
-    const base = this.mustRotate(first.bytes) ? 0 : this.size;
+    // Called right after any rotation: the rest must fit behind the first job.
+    const base = this.size;
     while (n < this.queue.length) {
       const j = this.queue[n]!;
       if (iov + j.chunks.length > MAX_IOV) break;

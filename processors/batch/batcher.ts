@@ -107,6 +107,9 @@ export class BatchProcessor<S extends Signal> implements Component, Consumer<Sig
       if (this.pendingItems === 0) {
         this.clearTimer();
         this.timedOut = false;
+        // Only withdrawn entries of failed callers can be left: let them go.
+        this.queue.length = 0;
+        this.head = 0;
         return;
       }
       const trigger = this.due();

@@ -21,7 +21,7 @@ export function validate(config: BatchConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   if (config.send_batch_max_size > 0 && config.send_batch_max_size < config.send_batch_size) {
     issues.push(error(['send_batch_max_size'],
-      `send_batch_max_size (${config.send_batch_max_size}) must be 0 (no limit) or >= send_batch_size (${config.send_batch_size})`));
+      `must be 0 (no limit) or >= send_batch_size (${config.send_batch_size}), got ${config.send_batch_max_size}`));
   }
   return issues;
 }

@@ -104,7 +104,7 @@ describe('batch processor', () => {
       const issues = batchProcessorFactory.validate!(value);
       assert.equal(issues.length, 1);
       assert.deepEqual(issues[0]!.path, ['send_batch_max_size']);
-      assert.match(issues[0]!.message, /must be 0 \(no limit\) or >= send_batch_size \(100\)/);
+      assert.equal(issues[0]!.message, 'must be 0 (no limit) or >= send_batch_size (100), got 50');
     });
 
     it('accepts metadata_keys and metadata_cardinality_limit with a warning', () => {
