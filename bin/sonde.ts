@@ -149,17 +149,12 @@ function components(json: boolean): number {
   return 0;
 }
 
-interface DoctorModule {
-  probeFeatures(): Promise<unknown>;
-  formatDoctor(report: unknown): string;
-}
-
 async function doctor(json: boolean): Promise<number> {
-  // Loaded on demand: every other command works where the eBPF addon is not built.
+  // Loaded on demand, so every other command starts without touching the eBPF side.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require('../native/features') as DoctorModule;
-  const report = await mod.probeFeatures();
-  process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : mod.formatDoctor(report) + '\n');
+  const features = require('../native/features') as typeof import('../native/features');
+  const report = await features.probeFeatures();
+  process.stdout.write((json ? features.doctorJson(report) : features.formatDoctor(report)) + '\n');
   return 0;
 }
 
