@@ -1,6 +1,7 @@
 // The one list of every component Sonde ships. Adding a component = a folder + one line here.
 import { forwardConnectorFactory } from './connectors/forward';
 import { debugExporterFactory } from './exporters/debug';
+import { fileExporterFactory } from './exporters/file';
 import { otlpExporterFactory } from './exporters/otlp';
 import { otlpHttpExporterFactory } from './exporters/otlphttp';
 import { healthCheckExtensionFactory } from './extensions/health_check';
@@ -20,6 +21,7 @@ export const factories: readonly Factory[] = [
   otlpExporterFactory,
   otlpHttpExporterFactory,
   debugExporterFactory,
+  fileExporterFactory,
   // connectors
   forwardConnectorFactory,
   // extensions
