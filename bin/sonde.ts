@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The sonde CLI: run, validate, components, doctor. The only place that calls process.exit.
+import * as grpc from '@grpc/grpc-js';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultRegistry } from '../components';
@@ -82,6 +83,9 @@ async function run(configs: string[]): Promise<number> {
   printDiagnostics(diagnostics);
   if (!config) return 1;
   const logger: Logger = new JsonLogger(config.service.telemetry.logs.level);
+  // grpc-js prints its own lines to stderr; what matters reaches us as errors, so keep its
+  // words in our log format, at debug.
+  grpc.setLogger({ error: (...args: unknown[]) => logger.debug('grpc-js', { message: args.map(String).join(' ') }) });
   const buildInfo = { command: 'sonde', version: version() };
   const telemetry = new SelfTelemetry(config.service.telemetry, logger, buildInfo);
   const service = new Service({ config, logger, telemetry, buildInfo });

@@ -1,6 +1,7 @@
 // The running service: extensions, then the graph started downstream-first (exporters before
-// the processors that feed them, receivers last); shutdown upstream-first so every component
-// can flush into neighbours that are still running, within one drain deadline.
+// the processors that feed them, receivers last). Shutdown, within one drain deadline:
+// receivers stop intake first, then the rest upstream-first so every component flushes into
+// neighbours that are still running, then receivers answer their last in-flight requests.
 import type {
   Component, ComponentStats, ComponentTelemetry, ExtensionFactory, GraphDescription, Host, Kind, Settings,
 } from './component';
@@ -25,7 +26,7 @@ export interface ServiceOptions {
   buildInfo: { command: string; version: string };
 }
 
-interface Running { label: string; component: Component }
+interface Running { label: string; kind: Kind; component: Component }
 
 export class Service implements Host {
   private readonly logger: Logger;
@@ -51,11 +52,11 @@ export class Service implements Host {
         const cfg = config.extensions.get(id)!;
         const component = (cfg.factory as ExtensionFactory).create(this.settings(id, 'extension'), cfg.config);
         this.extensions.set(id, component);
-        await this.startOne(`extensions::${id}`, component);
+        await this.startOne(`extensions::${id}`, 'extension', component);
       }
       this.graph = Graph.build(config, (id, kind) => this.settings(id, kind));
       for (const node of [...this.graph.nodes].reverse()) {
-        await this.startOne(`${node.kind}s::${node.id}`, node.component);
+        await this.startOne(`${node.kind}s::${node.id}`, node.kind, node.component);
       }
     } catch (err) {
       await this.shutdown();
@@ -67,14 +68,14 @@ export class Service implements Host {
     });
   }
 
-  private async startOne(label: string, component: Component): Promise<void> {
+  private async startOne(label: string, kind: Kind, component: Component): Promise<void> {
     try {
       await component.start(this);
     } catch (err) {
-      throw err instanceof ComponentError ? err : new ComponentError(label, `failed to start: ${errorMessage(err)}`, { cause: err });
+      throw new ComponentError(label, `failed to start: ${errorMessage(err)}`, { cause: err });
     }
     // A shared node (one receiver for several pipelines) starts once, so list it once.
-    if (!this.started.some((r) => r.component === component)) this.started.push({ label, component });
+    if (!this.started.some((r) => r.component === component)) this.started.push({ label, kind, component });
   }
 
   /**
@@ -89,21 +90,27 @@ export class Service implements Host {
   private async drain(deadlineMs: number): Promise<boolean> {
     for (const ext of this.extensions.values()) if (isPipelineWatcher(ext)) ext.notReady();
     const deadline = Date.now() + deadlineMs;
-    let complete = true;
     // started[] is in start order (downstream first, receivers last): stop in reverse.
-    for (const { label, component } of [...this.started].reverse()) {
-      const left = deadline - Date.now();
-      const result = await withDeadline(component.shutdown(), Math.max(left, 0));
-      if (result === 'timeout') {
-        complete = false;
-        this.logger.error('shutdown deadline passed; component still draining', { component: label, deadline_ms: deadlineMs });
-      } else if (result instanceof Error) {
-        this.logger.error('component failed to shut down', { component: label, error: result.message });
-      }
-    }
+    const order = [...this.started].reverse();
     this.started = [];
+    // Receivers stop intake at once, but their in-flight requests wait for the data to be
+    // exported, which needs the processors behind them to flush: so they finish last.
+    const receivers = order.filter((r) => r.kind === 'receiver').map((r) => ({ r, done: this.stopOne(r, deadline, deadlineMs) }));
+    let complete = true;
+    for (const r of order) if (r.kind !== 'receiver') complete = (await this.stopOne(r, deadline, deadlineMs)) && complete;
+    for (const { done } of receivers) complete = (await done) && complete;
     await this.options.telemetry.shutdown().catch((err: unknown) => this.logger.warn('self-telemetry shutdown failed', { error: errorMessage(err) }));
     return complete;
+  }
+
+  private async stopOne({ label, component }: Running, deadline: number, deadlineMs: number): Promise<boolean> {
+    const result = await withDeadline(component.shutdown(), Math.max(deadline - Date.now(), 0));
+    if (result === 'timeout') {
+      this.logger.error('shutdown deadline passed; component still draining', { component: label, deadline_ms: deadlineMs });
+      return false;
+    }
+    if (result instanceof Error) this.logger.error('component failed to shut down', { component: label, error: result.message });
+    return true;
   }
 
   // ---- Host ----------------------------------------------------------------------------------
