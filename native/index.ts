@@ -131,6 +131,7 @@ interface RawBpfObject {
   setAutoload(program: string, on: boolean): void;
   setMapMaxEntries(map: string, n: number): void;
   setMapAutocreate(map: string, on: boolean): void;
+  setAttachTarget(program: string, func: string): void;
   load(): void;
   attach(program: string): RawLink;
   attachTracepoint(program: string, category: string, name: string): RawLink;
@@ -449,6 +450,13 @@ export class BpfObject {
   }
   setMapAutocreate(map: string, on: boolean): this {
     call(() => this.r().setMapAutocreate(map, on));
+    return this;
+  }
+
+  /** fentry/fexit programs with a bare section (SEC("fentry")): the kernel function to trace,
+   * resolved in vmlinux BTF at load. */
+  setAttachTarget(program: string, func: string): this {
+    call(() => this.r().setAttachTarget(program, func));
     return this;
   }
 

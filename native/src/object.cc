@@ -81,6 +81,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
             InstanceMethod<&BpfObject::SetAutoload>("setAutoload"),
             InstanceMethod<&BpfObject::SetMapMaxEntries>("setMapMaxEntries"),
             InstanceMethod<&BpfObject::SetMapAutocreate>("setMapAutocreate"),
+            InstanceMethod<&BpfObject::SetAttachTarget>("setAttachTarget"),
             InstanceMethod<&BpfObject::Load>("load"),
             InstanceMethod<&BpfObject::Attach>("attach"),
             InstanceMethod<&BpfObject::AttachTracepoint>("attachTracepoint"),
@@ -275,6 +276,20 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     bpf_map* m = Map(env, info[0]);
     int err = bpf_map__set_autocreate(m, info[1].ToBoolean().Value());
     if (err) ThrowBpfError(env, {"setMapAutocreate", bpf_map__name(m), ""}, err);
+    return env.Undefined();
+  }
+
+  // fentry/fexit with a bare SEC("fentry"): the kernel function is only known at run time, and
+  // the verifier needs it at load. (prog, function) -> bpf_program__set_attach_target(vmlinux).
+  Napi::Value SetAttachTarget(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckNotLoaded(env, "setAttachTarget");
+    bpf_program* p = Prog(env, info[0]);
+    if (!info[1].IsString()) throw Napi::TypeError::New(env, "setAttachTarget: function must be a string");
+    std::string fn = info[1].As<Napi::String>().Utf8Value();
+    LogCapture log;
+    int err = bpf_program__set_attach_target(p, 0, fn.c_str());
+    if (err) ThrowBpfError(env, {"setAttachTarget", bpf_program__name(p), fn}, err, &log);
     return env.Undefined();
   }
 
