@@ -83,12 +83,22 @@ function toNumber(v: unknown): number {
 // Ids must be empty or exactly 16 (trace) / 8 (span) bytes, as the Collector's pdata insists; a
 // length is one comparison per id.
 
-function checkId(id: unknown, size: number, path: () => string): void {
-  const n = (id as Uint8Array | undefined)?.length ?? 0;
-  if (n !== 0 && n !== size) throw new PermanentError(`${path()}: expected ${size} bytes, got ${n}`);
+/** -1 when the id is empty or of the right size, else its length. */
+function badLength(id: unknown, size: number): number {
+  const n = (id as Uint8Array | null | undefined)?.length ?? 0;
+  return n === 0 || n === size ? -1 : n;
+}
+
+// Paths are only built once something is wrong: no per-item allocation on the good path.
+function idError(path: string, size: number, got: number): never {
+  throw new PermanentError(`${path}: expected ${size} bytes, got ${got}`);
 }
 
 type Arr = readonly Obj[];
+
+function spanAt(i: number, j: number, k: number): string {
+  return `resourceSpans[${i}].scopeSpans[${j}].spans[${k}]`;
+}
 
 function checkTraces(req: Obj): void {
   const rss = req.resourceSpans as Arr;
@@ -98,14 +108,14 @@ function checkTraces(req: Obj): void {
       const spans = sss[j].spans as Arr;
       for (let k = 0; k < spans.length; k++) {
         const s = spans[k];
-        const at = (f: string) => () => `resourceSpans[${i}].scopeSpans[${j}].spans[${k}].${f}`;
-        checkId(s.traceId, 16, at('traceId'));
-        checkId(s.spanId, 8, at('spanId'));
-        checkId(s.parentSpanId, 8, at('parentSpanId'));
+        let n: number;
+        if ((n = badLength(s.traceId, 16)) >= 0) idError(`${spanAt(i, j, k)}.traceId`, 16, n);
+        if ((n = badLength(s.spanId, 8)) >= 0) idError(`${spanAt(i, j, k)}.spanId`, 8, n);
+        if ((n = badLength(s.parentSpanId, 8)) >= 0) idError(`${spanAt(i, j, k)}.parentSpanId`, 8, n);
         const links = s.links as Arr;
         for (let l = 0; l < links.length; l++) {
-          checkId(links[l].traceId, 16, at(`links[${l}].traceId`));
-          checkId(links[l].spanId, 8, at(`links[${l}].spanId`));
+          if ((n = badLength(links[l].traceId, 16)) >= 0) idError(`${spanAt(i, j, k)}.links[${l}].traceId`, 16, n);
+          if ((n = badLength(links[l].spanId, 8)) >= 0) idError(`${spanAt(i, j, k)}.links[${l}].spanId`, 8, n);
         }
       }
     }
@@ -119,12 +129,16 @@ function checkLogs(req: Obj): void {
     for (let j = 0; j < sls.length; j++) {
       const recs = sls[j].logRecords as Arr;
       for (let k = 0; k < recs.length; k++) {
-        const at = (f: string) => () => `resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}].${f}`;
-        checkId(recs[k].traceId, 16, at('traceId'));
-        checkId(recs[k].spanId, 8, at('spanId'));
+        let n: number;
+        if ((n = badLength(recs[k].traceId, 16)) >= 0) idError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}].traceId`, 16, n);
+        if ((n = badLength(recs[k].spanId, 8)) >= 0) idError(`resourceLogs[${i}].scopeLogs[${j}].logRecords[${k}].spanId`, 8, n);
       }
     }
   }
+}
+
+function exemplarAt(i: number, j: number, k: number, d: number, e: number): string {
+  return `resourceMetrics[${i}].scopeMetrics[${j}].metrics[${k}].dataPoints[${d}].exemplars[${e}]`;
 }
 
 function checkMetrics(req: Obj): void {
@@ -141,9 +155,9 @@ function checkMetrics(req: Obj): void {
         for (let d = 0; d < dps.length; d++) {
           const exs = dps[d].exemplars as Arr;
           for (let e = 0; e < exs.length; e++) {
-            const at = (f: string) => () => `resourceMetrics[${i}].scopeMetrics[${j}].metrics[${k}].dataPoints[${d}].exemplars[${e}].${f}`;
-            checkId(exs[e].traceId, 16, at('traceId'));
-            checkId(exs[e].spanId, 8, at('spanId'));
+            let n: number;
+            if ((n = badLength(exs[e].traceId, 16)) >= 0) idError(`${exemplarAt(i, j, k, d, e)}.traceId`, 16, n);
+            if ((n = badLength(exs[e].spanId, 8)) >= 0) idError(`${exemplarAt(i, j, k, d, e)}.spanId`, 8, n);
           }
         }
       }

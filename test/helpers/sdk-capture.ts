@@ -420,7 +420,7 @@ export function firstDiff(a: unknown, b: unknown, path: string): string {
 /**
  * Asserts two messages of `type` carry the same data with the same JS shapes: Long (same
  * signedness) for 64-bit fields, Buffer for bytes, the same generated class for messages,
- * the same oneof member set. A default sent explicitly equals a default left on the prototype.
+ * the same oneof member set, the same own (set) fields.
  */
 export function assertSameMessage(type: protobuf.Type, a: unknown, b: unknown, path = ''): void {
   const at = (p: string) => `${path || '<root>'}${p}`;
@@ -428,6 +428,8 @@ export function assertSameMessage(type: protobuf.Type, a: unknown, b: unknown, p
   assert.equal(Object.getPrototypeOf(a), Object.getPrototypeOf(b), `${at('')}: same class`);
   const x = a as Obj;
   const y = b as Obj;
+  // Same own fields too: protobufjs decode never stores a proto3 default, so neither may JSON decode.
+  assert.deepEqual(Object.keys(x).sort(), Object.keys(y).sort(), `${at('')}: same fields set`);
   for (const f of type.fieldsArray) {
     f.resolve();
     const p = path ? `${path}.${f.name}` : f.name;
