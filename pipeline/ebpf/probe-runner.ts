@@ -5,7 +5,7 @@ import { kernelClock } from '../../native/clock';
 import { probeFeatures } from '../../native/features';
 import type { AttachKind, FeatureReport } from '../../native/features';
 import { attachFirst } from '../../native/fallback';
-import { BpfObject, bpfObjectPath } from '../../native/index';
+import { BpfObject, bpfObjectPath, NotSupportedError } from '../../native/index';
 import type { Link } from '../../native/index';
 import type { Component, Host, Settings, SignalConsumers } from '../component';
 import { ComponentError, errorMessage } from '../errors';
@@ -102,7 +102,7 @@ export class ProbeReceiver implements Component {
         skipped: choice.failures.map((f) => `${f.name}: ${f.reason}`).join('; ') || undefined,
       });
     } catch (e) {
-      throw fail(errorMessage(e), e);
+      throw fail(e instanceof NotSupportedError ? `no attach option works here: ${e.reason}` : errorMessage(e), e);
     }
     this.timer = setInterval(() => this.tick(), this.config.collection_interval);
     this.timer.unref();
@@ -127,7 +127,7 @@ export class ProbeReceiver implements Component {
   /** Opens the object afresh for this option (libbpf cannot reload after a failed load). */
   private loadWith(o: ProbeAttachOption, report: FeatureReport, pids: number[], cgroup: { id: bigint; level: number } | undefined): BpfObject {
     const support = report.attach[o.kind];
-    if (!support.supported) throw new Error(`${o.kind} is not available here: ${support.reason ?? 'unknown reason'}`);
+    if (!support.supported) throw new Error(`not available here: ${support.reason ?? 'unknown reason'}`);
     const obj = new BpfObject(bpfObjectPath(PROBE_OBJECT));
     try {
       obj.keepOnly(...(this.spec.latency ? o.programs : o.programs.slice(0, 1)));

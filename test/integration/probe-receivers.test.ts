@@ -367,9 +367,9 @@ describe('generic probe receivers (tracepoint, kprobe, uprobe)', function () {
       return;
     }
     const err = await startOrFail(create(kprobeReceiverFactory, 'kprobe/vfs', { function: 'vfs_write' }));
-    assert.match(err.message, /^kprobe\/vfs: kernel function vfs_write \(attach: fentry -> kprobe\)/);
-    assert.ok(err.message.includes(`kprobe: kprobe is not available here: ${report.attach.kprobe.reason ?? ''}`), err.message);
-    if (!report.attach.fentry.supported) assert.ok(err.message.includes(`fentry: fentry is not available here: ${report.attach.fentry.reason ?? ''}`), err.message);
+    assert.match(err.message, /^kprobe\/vfs: kernel function vfs_write \(attach: fentry -> kprobe\): no attach option works here: fentry: /);
+    assert.ok(err.message.includes(`kprobe: not available here: ${report.attach.kprobe.reason ?? ''}`), err.message);
+    if (!report.attach.fentry.supported) assert.ok(err.message.includes(`fentry: not available here: ${report.attach.fentry.reason ?? ''}`), err.message);
   });
 
   describe('start errors name the receiver and the probe', function () {
