@@ -21,6 +21,7 @@ const volatile __u64 filter_cgroup_id = 0;       /* 0 = every cgroup */
 const volatile __u32 filter_cgroup_level = 0;    /* depth of filter_cgroup_id below the root */
 const volatile bool per_cgroup = false;          /* key series by cgroup id too */
 const volatile bool track_latency = false;       /* pair entry -> return by thread */
+const volatile bool use_skip_tgids = false;      /* an executable filter is on: consult skip_tgids */
 
 /* capacity = max_processes, set by user space before load */
 struct {
@@ -80,7 +81,7 @@ static __always_inline bool wanted(__u32 tgid)
 	/* a subtree: the current cgroup's ancestor at the filter's depth is the filter cgroup */
 	if (filter_cgroup_id && bpf_get_current_ancestor_cgroup_id(filter_cgroup_level) != filter_cgroup_id)
 		return false;
-	if (bpf_map_lookup_elem(&skip_tgids, &tgid))
+	if (use_skip_tgids && bpf_map_lookup_elem(&skip_tgids, &tgid))
 		return false;
 	return true;
 }

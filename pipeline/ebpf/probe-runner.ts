@@ -136,6 +136,8 @@ export class ProbeReceiver implements Component {
       obj.setGlobal('filter_pids', list).setGlobalU32('filter_pid_count', pids.length);
       if (cgroup) obj.setGlobalU64('filter_cgroup_id', cgroup.id).setGlobalU32('filter_cgroup_level', cgroup.level);
       obj.setGlobalBool('per_cgroup', this.config.per_cgroup).setGlobalBool('track_latency', this.spec.latency);
+      // the skip map costs a hash lookup per event: only when an executable filter fills it
+      obj.setGlobalBool('use_skip_tgids', this.allowExecutable !== undefined);
       obj.setMapMaxEntries('probe_stats', this.config.max_processes).setMapMaxEntries('skip_tgids', this.config.max_processes);
       o.prepare?.(obj);
       obj.setGlobalU32('sonde_self_tgid', process.pid).load();
