@@ -14,6 +14,7 @@ import { ComponentError, errorMessage } from '../errors';
 import type { Logger } from '../logger';
 import { ComponentMeter } from './component_meter';
 import type { InstrumentSource } from './component_meter';
+import { DropSummary, DROP_SUMMARY_INTERVAL_MS } from './drop_summary';
 import { HttpEndpoint } from './endpoint';
 import type { HostPort } from './endpoint';
 import { atLeast } from './names';
@@ -86,6 +87,8 @@ export class SelfTelemetry {
   private server: HttpEndpoint | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly drops: DropSummary;
+  private dropTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: TelemetryConfig,
@@ -94,6 +97,7 @@ export class SelfTelemetry {
   ) {
     // Level none: no SDK at all, so counting costs only the in-memory totals.
     this.sdk = config.metrics.level === 'none' ? undefined : this.createSdk();
+    this.drops = new DropSummary(() => this.stats.snapshot(), logger);
   }
 
   /** Cheap: the component's counters are resolved on first use. */
@@ -153,6 +157,7 @@ export class SelfTelemetry {
   }
 
   private async startOnce(): Promise<void> {
+    this.dropTimer = setInterval(() => this.drops.report(), DROP_SUMMARY_INTERVAL_MS).unref();
     if (!this.sdk) return;
     if (this.sdk.prometheus) await this.serve(this.sdk.prometheus);
     if (this.sdk.push) {
@@ -182,6 +187,8 @@ export class SelfTelemetry {
 
   private async shutdownOnce(): Promise<void> {
     await this.starting?.catch(() => undefined); // a start still binding finishes first
+    clearInterval(this.dropTimer);
+    this.drops.report(); // what the last interval lost, said once more before exit
     await this.server?.close();
     if (this.sdk) {
       try {

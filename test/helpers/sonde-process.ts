@@ -5,7 +5,12 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
+/** The checkout's root, whether this runs from test/ (tsx) or dist/test/ (compiled benches). */
+export const ROOT = ((): string => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+})();
 export const SONDE_BIN = path.join(ROOT, 'dist', 'bin', 'sonde.js');
 
 export function requireBuild(): void {
@@ -41,12 +46,12 @@ export interface SondeProcess {
  * Starts `sonde run` on a config text; resolves once the service logged that it is ready.
  * Rejects with the process output if it exits first or is not ready in time.
  */
-export async function startSonde(configYaml: string, opts: { dir?: string; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number } = {}): Promise<SondeProcess> {
+export async function startSonde(configYaml: string, opts: { dir?: string; env?: NodeJS.ProcessEnv; readyTimeoutMs?: number; nodeArgs?: string[] } = {}): Promise<SondeProcess> {
   requireBuild();
   const dir = opts.dir ?? tempDir();
   const file = path.join(dir, `sonde-${Date.now()}-${Math.random().toString(16).slice(2)}.yaml`);
   fs.writeFileSync(file, configYaml);
-  const child = spawn(process.execPath, [SONDE_BIN, 'run', '--config', file], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), SONDE_BIN, 'run', '--config', file], {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
