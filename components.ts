@@ -10,11 +10,17 @@ import { zpagesExtensionFactory } from './extensions/zpages';
 import type { Factory } from './pipeline/component';
 import { Registry } from './pipeline/registry';
 import { batchProcessorFactory } from './processors/batch';
+import { kprobeReceiverFactory } from './receivers/kprobe';
 import { otlpReceiverFactory } from './receivers/otlp';
+import { tracepointReceiverFactory } from './receivers/tracepoint';
+import { uprobeReceiverFactory } from './receivers/uprobe';
 
 export const factories: readonly Factory[] = [
   // receivers
   otlpReceiverFactory,
+  tracepointReceiverFactory,
+  kprobeReceiverFactory,
+  uprobeReceiverFactory,
   // processors
   batchProcessorFactory,
   // exporters

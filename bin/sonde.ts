@@ -191,6 +191,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `sonde components | head` closes our stdout early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
   process.stderr.write(`sonde: ${errorMessage(err)}\n`);
   process.exit(1);

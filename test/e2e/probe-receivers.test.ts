@@ -9,35 +9,7 @@ import { probeFeatures } from '../../native/features';
 import { codecs } from '../../pipeline/otlp/codec';
 import type { AnyValue, KeyValue, MetricsData } from '../../pipeline/pdata';
 import { buildC, ensureEbpfBuild, spawnGated, WRITER_C } from '../helpers/ebpf';
-import { ROOT, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
-
-const DIST = path.join(ROOT, 'dist');
-
-/**
- * NODE_OPTIONS for the sonde child. Until components.ts lists these receivers (and the file
- * exporter), a preload adds them to the built registry, so this test runs the real CLI either way.
- */
-function registryEnv(dir: string): NodeJS.ProcessEnv {
-  const needed: [string, string, string][] = [
-    ['tracepoint', 'receivers/tracepoint/index.js', 'tracepointReceiverFactory'],
-    ['kprobe', 'receivers/kprobe/index.js', 'kprobeReceiverFactory'],
-    ['uprobe', 'receivers/uprobe/index.js', 'uprobeReceiverFactory'],
-    ['file', 'exporters/file/index.js', 'fileExporterFactory'],
-  ];
-  for (const [, file] of needed) {
-    if (!fs.existsSync(path.join(DIST, file))) throw new Error(`dist/${file} is missing: run bash scripts/setup.sh`);
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const registered = (require(path.join(DIST, 'components.js')) as { factories: { type: string }[] }).factories.map((f) => f.type);
-  const missing = needed.filter(([type]) => !registered.includes(type));
-  if (missing.length === 0) return {};
-  const preload = path.join(dir, 'register-probe-receivers.js');
-  fs.writeFileSync(preload, [
-    `const c = require(${JSON.stringify(path.join(DIST, 'components.js'))});`,
-    `c.factories = [...c.factories, ${missing.map(([, file, name]) => `require(${JSON.stringify(path.join(DIST, file))}).${name}`).join(', ')}];`,
-  ].join('\n'));
-  return { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --require ${preload}`.trim() };
-}
+import { startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 const attr = (attrs: KeyValue[] | undefined, key: string): AnyValue | undefined => attrs?.find((a) => a.key === key)?.value;
 
@@ -96,7 +68,7 @@ service:
       receivers: [tracepoint/writes]
       exporters: [file]
 `;
-      sonde = await startSonde(yaml, { dir, env: registryEnv(dir) });
+      sonde = await startSonde(yaml, { dir });
       assert.match(sonde.stderr(), /probe attached.*"attach":"tracepoint"/);
       child.go();
       assert.equal((await child.done).code, 0);
@@ -129,7 +101,7 @@ service:
       receivers: [kprobe/vfs]
       exporters: [file]
 `;
-    await assert.rejects(startSonde(yaml, { dir, env: registryEnv(dir), readyTimeoutMs: 15_000 }), (e: Error) => {
+    await assert.rejects(startSonde(yaml, { dir, readyTimeoutMs: 15_000 }), (e: Error) => {
       assert.match(e.message, /exited with 1/);
       assert.match(e.message, /kprobe\/vfs: kernel function vfs_write \(attach: kprobe\): no attach option works here: kprobe: not available here: the kernel is built without kprobes/);
       return true;
