@@ -3,14 +3,18 @@
 import type { IncomingMessage } from 'node:http';
 import * as zlib from 'node:zlib';
 
-/** A body the receiver will not take; `status` is the HTTP answer (400 or 413). */
+/** A body the receiver will not take; `status` is the HTTP answer (400, 413, or 503 when in-flight work is at its limit). */
 export class BodyError extends Error {
-  constructor(readonly status: 400 | 413, message: string) {
+  constructor(readonly status: 400 | 413 | 503, message: string) {
     super(message);
   }
 }
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the whole body, at most `limit` bytes. `admit(total)` is asked before each chunk is kept
+ * (bounded in-flight bytes); a false answer stops the read with a 503.
+ */
+export function readBody(req: IncomingMessage, limit: number, admit: (total: number) => boolean = () => true): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new BodyError(413, `request body of ${declared} bytes exceeds max_request_body_size ${limit}`));
@@ -26,11 +30,42 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         reject(new BodyError(413, `request body exceeds max_request_body_size ${limit}`));
         return;
       }
+      if (!admit(size)) {
+        req.off('data', onData);
+        req.pause();
+        reject(new BodyError(503, 'too much data in flight, retry later'));
+        return;
+      }
       chunks.push(chunk);
     };
     req.on('data', onData);
     req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
     req.once('error', (err) => reject(new BodyError(400, `reading the request body: ${err.message}`)));
+  });
+}
+
+/**
+ * Reads and throws away a body we refused, so the client can finish sending and read our answer
+ * on a live connection; stops (the answer then closes the connection) past `limit` bytes.
+ */
+export function discardBody(req: IncomingMessage, limit: number): Promise<void> {
+  if (req.complete) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = 0;
+    const done = (): void => {
+      req.off('data', onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        done();
+      }
+    };
+    req.on('data', onData);
+    req.once('end', done);
+    req.once('error', done);
   });
 }
 

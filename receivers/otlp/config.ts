@@ -50,17 +50,33 @@ const httpSchema = s.object({
   },
 });
 
+/**
+ * Bounded in-flight work, named as the Collector's otelarrow receiver names it
+ * (`admission.request_limit_mib`): the OTLP receiver of the Collector has no such key. Counted in
+ * uncompressed request bytes across both protocols; decoded, a request takes ~6x its bytes.
+ */
+const admissionSchema = s.object({
+  /** Uncompressed bytes of requests in flight (read, decoded, in the pipeline); 0 = no limit. */
+  request_limit_mib: s.number({ default: 32, min: 0 }),
+}, {
+  ignored: {
+    waiting_limit_mib: 'Sonde never lets requests wait for admission: beyond request_limit_mib it answers UNAVAILABLE / 503 at once',
+  },
+});
+
 export const configSchema = s.object({
   protocols: s.object({
     grpc: s.optional(grpcSchema),
     http: s.optional(httpSchema),
   }),
+  admission: admissionSchema,
 });
 
 export type OtlpReceiverConfig = Infer<typeof configSchema>;
 export type GrpcConfig = Infer<typeof grpcSchema>;
 export type HttpConfig = Infer<typeof httpSchema>;
 export type CorsConfig = Infer<typeof corsSchema>;
+export type AdmissionConfig = Infer<typeof admissionSchema>;
 
 export function validate(config: OtlpReceiverConfig): ConfigIssue[] {
   const { grpc, http } = config.protocols;

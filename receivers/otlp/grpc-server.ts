@@ -71,6 +71,20 @@ export class GrpcIntake {
   }
 
   private async export(signal: Signal, request: Uint8Array, callback: Reply): Promise<void> {
+    // grpc-js has read (and inflated) the message already: bound what the pipeline holds.
+    const reservation = this.intake.admit(signal, 'grpc', request.byteLength);
+    if (!reservation) {
+      callback(refusal(this.intake.admissionRefusal()));
+      return;
+    }
+    try {
+      await this.decodeAndDeliver(signal, request, callback);
+    } finally {
+      reservation.release();
+    }
+  }
+
+  private async decodeAndDeliver(signal: Signal, request: Uint8Array, callback: Reply): Promise<void> {
     let data;
     try {
       data = codecs[signal].decodeRequest(request);

@@ -7,11 +7,12 @@ import type { Logger } from '../../pipeline/logger';
 import { codecs, encodeStatus, encodeStatusJson } from '../../pipeline/otlp/codec';
 import { loadServerTls } from '../../pipeline/otlp/transport-tls';
 import type { Signal } from '../../pipeline/pdata';
-import { BodyError, decodeContent, readBody } from './body';
+import { BodyError, decodeContent, discardBody, readBody } from './body';
 import { urlPath, type HttpConfig } from './config';
 import { Cors } from './cors';
 import { formatHostPort, parseEndpoint } from './endpoint';
-import type { Intake } from './intake';
+import type { Reservation } from './admission';
+import type { Intake, Outcome } from './intake';
 import { listenError } from './listen-error';
 
 const DEFAULT_MAX_BODY = 20 * 1024 * 1024;
@@ -129,13 +130,34 @@ export class HttpIntake {
   }
 
   private async export(signal: Signal, encoding: Encoding, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    // Reserve before reading: a refused body is never held in memory.
+    const declared = Number(req.headers['content-length']);
+    const reservation = this.intake.admit(signal, 'http', Number.isFinite(declared) ? Math.min(declared, this.maxBody) : 0);
+    if (!reservation) {
+      await discardBody(req, this.maxBody);
+      return this.refuse(res, encoding, this.intake.admissionRefusal());
+    }
+    try {
+      await this.decodeAndDeliver(signal, encoding, req, res, reservation);
+    } finally {
+      reservation.release();
+    }
+  }
+
+  private async decodeAndDeliver(signal: Signal, encoding: Encoding, req: http.IncomingMessage, res: http.ServerResponse, reservation: Reservation): Promise<void> {
     const codec = codecs[signal];
     let data;
     try {
-      const raw = await readBody(req, this.maxBody);
+      const raw = await readBody(req, this.maxBody, (total) => reservation.growTo(total));
       const body = await decodeContent(raw, req.headers['content-encoding'], this.maxBody);
+      // Inflated, the request may no longer fit.
+      if (!reservation.growTo(body.length)) throw new BodyError(503, 'too much data in flight, retry later');
       data = encoding === 'proto' ? codec.decodeRequest(body) : codec.decodeRequestJson(body);
     } catch (err) {
+      if (err instanceof BodyError && err.status === 503) {
+        this.intake.refusedAtAdmission(signal, 'http');
+        return this.refuse(res, encoding, this.intake.admissionRefusal());
+      }
       this.intake.malformed(signal, 'http');
       const status = err instanceof BodyError ? err.status : 400;
       const code = status === 413 ? CODE.RESOURCE_EXHAUSTED : CODE.INVALID_ARGUMENT;
@@ -146,9 +168,13 @@ export class HttpIntake {
       return this.reply(res, 200, encoding, encoding === 'proto' ? codec.encodeResponse() : codec.encodeResponseJson());
     }
     if (outcome.kind === 'invalid') return this.status(res, 400, encoding, CODE.INVALID_ARGUMENT, outcome.message);
-    // A refusal is retryable: 503 (as the Collector maps UNAVAILABLE), never 500.
+    return this.refuse(res, encoding, outcome);
+  }
+
+  /** A refusal is retryable: 503 (as the Collector maps UNAVAILABLE) with Retry-After, never 500. */
+  private refuse(res: http.ServerResponse, encoding: Encoding, outcome: Extract<Outcome, { kind: 'refused' }>): void {
     if (outcome.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))));
-    return this.status(res, 503, encoding, CODE.UNAVAILABLE, outcome.message);
+    this.status(res, 503, encoding, CODE.UNAVAILABLE, outcome.message);
   }
 
   private status(res: http.ServerResponse, httpStatus: number, encoding: Encoding, code: number, message: string): void {

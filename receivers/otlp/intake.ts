@@ -3,6 +3,7 @@
 import type { Consumer, Settings, SignalConsumers } from '../../pipeline/component';
 import { errorMessage, isPermanent, retryAfterMs } from '../../pipeline/errors';
 import { countItems, type Signal, type SignalData } from '../../pipeline/pdata';
+import { ADMISSION_RETRY_AFTER_MS, type Admission, type Reservation } from './admission';
 
 export type Outcome =
   | { kind: 'accepted' }
@@ -12,7 +13,27 @@ export type Outcome =
   | { kind: 'refused'; message: string; retryAfterMs: number | undefined };
 
 export class Intake {
-  constructor(private readonly settings: Settings, private readonly consumers: SignalConsumers) {}
+  constructor(private readonly settings: Settings, private readonly consumers: SignalConsumers, private readonly admission: Admission) {
+    settings.telemetry.observeGauge('receiver_in_flight_bytes', 'uncompressed bytes of requests in flight (admission.request_limit_mib)', () => admission.inFlightBytes);
+  }
+
+  /** Reserves room for a request of `bytes`; undefined (refused, counted) when in-flight work is at its limit. */
+  admit(signal: Signal, protocol: 'grpc' | 'http', bytes: number): Reservation | undefined {
+    const r = this.admission.reserve(bytes);
+    if (!r) this.refusedAtAdmission(signal, protocol);
+    return r;
+  }
+
+  /** A request refused before decoding: its items are unknown, so it is counted as a request. */
+  refusedAtAdmission(signal: Signal, protocol: 'grpc' | 'http'): void {
+    this.settings.telemetry.count('receiver_refused_requests', 1, { signal, protocol, reason: 'request_limit' });
+  }
+
+  /** The refusal every protocol gives when in-flight work is at its limit. */
+  admissionRefusal(): Extract<Outcome, { kind: 'refused' }> {
+    const mib = Math.round(this.admission.limitBytes / 1048576);
+    return { kind: 'refused', message: `${this.settings.id}: too much data in flight (admission.request_limit_mib ${mib}), retry later`, retryAfterMs: ADMISSION_RETRY_AFTER_MS };
+  }
 
   /** Signals this instance was given a consumer for; others answer UNIMPLEMENTED / 404. */
   serves(signal: Signal): boolean {

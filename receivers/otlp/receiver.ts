@@ -5,6 +5,7 @@ import { ComponentError } from '../../pipeline/errors';
 import type { OtlpReceiverConfig } from './config';
 import { GrpcIntake } from './grpc-server';
 import { HttpIntake } from './http-server';
+import { Admission } from './admission';
 import { Intake } from './intake';
 
 /** How long shutdown waits for requests in progress before cutting them. */
@@ -17,7 +18,7 @@ export class OtlpReceiver implements Component {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly settings: Settings, config: OtlpReceiverConfig, next: SignalConsumers, private readonly drainMs = DRAIN_MS) {
-    this.intake = new Intake(settings, next);
+    this.intake = new Intake(settings, next, new Admission(Math.floor(config.admission.request_limit_mib * 1024 * 1024)));
     const { grpc, http } = config.protocols;
     if (grpc) this.grpc = new GrpcIntake(grpc, this.intake);
     if (http) this.http = new HttpIntake(http, this.intake, settings.logger);
