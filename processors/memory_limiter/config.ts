@@ -25,7 +25,8 @@ export type MemoryLimiterConfig = Infer<typeof configSchema>;
 
 export function validate(c: MemoryLimiterConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  if (!(c.check_interval > 0)) issues.push(error(['check_interval'], 'must be greater than zero'));
+  // A missing check_interval is reported by the schema already.
+  if (typeof c.check_interval === 'number' && c.check_interval <= 0) issues.push(error(['check_interval'], 'must be greater than zero'));
   if (c.limit_mib === 0 && c.limit_percentage === 0) issues.push(error([], '"limit_mib" or "limit_percentage" must be greater than zero'));
   if (c.limit_mib > 0 && c.spike_limit_mib >= c.limit_mib) {
     issues.push(error(['spike_limit_mib'], `must be smaller than limit_mib (${c.limit_mib}), got ${c.spike_limit_mib}`));

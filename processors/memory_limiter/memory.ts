@@ -48,10 +48,10 @@ function mounts(mountinfo: string): Mount[] {
 /** The directories from the process's own cgroup up to the mount's root, deepest first. */
 function cgroupDirs(mount: Mount, cgroupPath: string): string[] {
   // Inside a cgroup namespace the path is relative to the mount root already ("/").
-  const rel = cgroupPath.startsWith(mount.root) ? cgroupPath.slice(mount.root.length) : cgroupPath;
+  const rel = cgroupPath.startsWith(mount.root) ? path.relative(mount.root, cgroupPath) : cgroupPath.replace(/^\/+/, '');
   const top = path.resolve(mount.point);
   const dirs: string[] = [];
-  for (let dir = path.resolve(top, `.${rel}`); dir.startsWith(top); dir = path.dirname(dir)) {
+  for (let dir = path.resolve(top, rel); dir.startsWith(top); dir = path.dirname(dir)) {
     dirs.push(dir);
     if (dir === top) break;
   }
