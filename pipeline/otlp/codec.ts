@@ -1,15 +1,22 @@
 // OTLP request/response codecs for the three signals, protobuf and JSON, plus google.rpc.Status.
 //
-// Protobuf decode hands back protobufjs' generated message objects as they are: they already
-// satisfy the pdata interfaces (proto3 defaults on the prototype, fixed64/int64 as Long, bytes as
-// Buffer views into the request buffer), so there is no conversion on the hot path. proto3
-// `optional` fields (histogram sum/min/max) read as null when absent.
-// Encode accepts those objects as well as plain objects built by hand (absent = default).
+// Protobuf requests go through the hand-written codec in fast-decode.ts / fast-encode.ts (the hot
+// path: every span crosses it twice); responses and google.rpc.Status through protobufjs, which
+// stays the reference the fast codec is tested against. Decode yields objects of protobufjs'
+// generated classes, exactly as protobufjs' own decode would: they satisfy the pdata interfaces
+// (proto3 defaults on the prototype, fixed64/int64 as Long, bytes as Buffer views into the
+// request buffer), so there is no conversion on the hot path. proto3 `optional` fields
+// (histogram sum/min/max) read as null when absent.
+// Encode accepts those objects as well as plain objects built by hand (absent = default), and
+// writes the same bytes protobufjs would.
 import * as protobuf from 'protobufjs';
 import Long from 'long';
 import type { Signal, SignalData } from '../pdata';
 import { PermanentError, errorMessage } from '../errors';
 import { otlpType } from './schema';
+import { decodeLogsFast, decodeMetricsFast, decodeTracesFast } from './fast-decode';
+import { encodeLogsFast, encodeMetricsFast, encodeTracesFast } from './fast-encode';
+import { WireError, locate, type Msg } from './fast-wire';
 import { decodeJson, encodeJson } from './json';
 
 export interface PartialSuccess { rejected: number; message: string }
@@ -72,6 +79,24 @@ function encodeProto(type: protobuf.Type, msg: object, what: string): Uint8Array
   } catch (err) {
     throw new PermanentError(`cannot encode ${what}: ${errorMessage(err)}`, { cause: err });
   }
+}
+
+interface FastCodec { decode(bytes: Uint8Array): Msg; encode(msg: Msg): Uint8Array }
+
+const FAST: { [S in Signal]: FastCodec } = {
+  traces: { decode: decodeTracesFast, encode: encodeTracesFast },
+  metrics: { decode: decodeMetricsFast, encode: encodeMetricsFast },
+  logs: { decode: decodeLogsFast, encode: encodeLogsFast },
+};
+
+/** A fast-decode failure as PermanentError, naming the field where the bytes went wrong. */
+function malformed(type: protobuf.Type, bytes: Uint8Array, err: unknown, what: string): PermanentError {
+  if (err instanceof WireError) {
+    let path = locate(type, bytes, err.offset);
+    if (path.length > 300) path = `${path.slice(0, 140)}...${path.slice(-140)}`;
+    return new PermanentError(`malformed ${what}: ${path ? `${path}: ` : ''}${err.message}`, { cause: err });
+  }
+  return new PermanentError(`malformed ${what}: ${errorMessage(err)}`, { cause: err });
 }
 
 function toNumber(v: unknown): number {
@@ -174,6 +199,7 @@ function makeCodec<S extends Signal>(signal: S): SignalCodec<S> {
   const reqType = otlpType(`${spec.pkg}.Export${spec.kind}ServiceRequest`);
   const respType = otlpType(`${spec.pkg}.Export${spec.kind}ServiceResponse`);
   const check = CHECKS[signal];
+  const fast = FAST[signal];
   const what = `OTLP ${signal} request`;
 
   function partialMessage(partial: PartialSuccess | undefined): Obj {
@@ -192,12 +218,22 @@ function makeCodec<S extends Signal>(signal: S): SignalCodec<S> {
     grpcPath: `/${spec.pkg}.${spec.service}/Export`,
     httpPath: spec.httpPath,
     decodeRequest(bytes) {
-      const req = decodeProto(reqType, bytes, what);
+      if (!(bytes instanceof Uint8Array)) throw new PermanentError(`${what}: expected bytes`);
+      let req: Obj;
+      try {
+        req = fast.decode(bytes);
+      } catch (err) {
+        throw malformed(reqType, bytes, err, what);
+      }
       check(req);
       return req as unknown as SignalData[S];
     },
     encodeRequest(data) {
-      return encodeProto(reqType, data, what);
+      try {
+        return fast.encode(data as unknown as Msg);
+      } catch (err) {
+        throw new PermanentError(`cannot encode ${what}: ${errorMessage(err)}`, { cause: err });
+      }
     },
     decodeRequestJson(text) {
       const req = decodeJson(reqType, text);
