@@ -1,7 +1,7 @@
 // The otlp (gRPC) exporter's config: the Collector's names and defaults.
 import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
-import { queueSchema, retrySchema, validateQueue } from '../../pipeline/otlp/transport-retry';
+import { queueSchema, retrySchema, validateQueue } from '../../pipeline/exporterhelper';
 
 export const configSchema = s.object({
   /** host:port; an http:// prefix means plaintext, https:// means TLS. */

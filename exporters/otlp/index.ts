@@ -1,6 +1,6 @@
 // The otlp exporter factory: OTLP over gRPC to any OTLP backend (Tempo, a Collector, Sonde).
 import { exporterFactory } from '../../pipeline/component';
-import { OtlpExporterCore } from '../../pipeline/otlp/transport-exporter';
+import { otlpExporter } from '../../pipeline/otlp/transport-exporter';
 import { configSchema, validate, type OtlpExporterConfig } from './config';
 import { GrpcTransport } from './transport';
 
@@ -13,5 +13,5 @@ export const otlpExporterFactory = exporterFactory<OtlpExporterConfig>({
   config: configSchema,
   validate,
   create: (settings, config, signals) =>
-    new OtlpExporterCore(settings, signals, new GrpcTransport(settings, config), { retry: config.retry_on_failure, queue: config.sending_queue }),
+    otlpExporter(settings, signals, new GrpcTransport(settings, config), config),
 });

@@ -1,7 +1,7 @@
 // The otlphttp exporter's config: the Collector's names and defaults.
 import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
-import { queueSchema, retrySchema, validateQueue } from '../../pipeline/otlp/transport-retry';
+import { queueSchema, retrySchema, validateQueue } from '../../pipeline/exporterhelper';
 import type { Signal } from '../../pipeline/pdata';
 
 const url = (): ReturnType<typeof s.string> => s.string({ default: '' });

@@ -1,6 +1,6 @@
 // The otlphttp exporter factory: OTLP over HTTP (protobuf or JSON) to any OTLP backend.
 import { exporterFactory } from '../../pipeline/component';
-import { OtlpExporterCore } from '../../pipeline/otlp/transport-exporter';
+import { otlpExporter } from '../../pipeline/otlp/transport-exporter';
 import { configSchema, validate, type OtlpHttpExporterConfig } from './config';
 import { HttpTransport } from './transport';
 
@@ -13,5 +13,5 @@ export const otlpHttpExporterFactory = exporterFactory<OtlpHttpExporterConfig>({
   config: configSchema,
   validate,
   create: (settings, config, signals) =>
-    new OtlpExporterCore(settings, signals, new HttpTransport(settings, config, signals), { retry: config.retry_on_failure, queue: config.sending_queue }),
+    otlpExporter(settings, signals, new HttpTransport(settings, config, signals), config),
 });

@@ -87,7 +87,10 @@ type Exporter = Component & { consumers: SignalConsumers };
 
 async function startExporter(factory: ExporterFactory, raw: Record<string, unknown>, id = factory.type): Promise<{ exporter: Exporter; telemetry: RecordingTelemetry }> {
   const telemetry = new RecordingTelemetry();
-  const exporter = factory.create(settingsFor(telemetry, id, 'exporter'), readChecked(factory, raw), ['traces', 'metrics', 'logs']);
+  // Without the queue consume() waits for the backend, which is what these tests observe; the
+  // queued semantics (consume resolves on enqueue) are covered in test/unit/exporterhelper.
+  const config = readChecked(factory, { sending_queue: { enabled: false }, ...raw });
+  const exporter = factory.create(settingsFor(telemetry, id, 'exporter'), config, ['traces', 'metrics', 'logs']);
   await exporter.start(host);
   cleanup.push(() => exporter.shutdown());
   return { exporter, telemetry };
@@ -593,16 +596,16 @@ describe('otlp exporters', function () {
       await assert.rejects(consume(exporter, 'traces', traces()), (err: Error) => err instanceof RetryableError && /timeout/.test(err.message));
     });
 
-    it('sending_queue bounds batches in flight and refuses beyond queue_size', async () => {
+    it('sending_queue: consume resolves once queued, refuses beyond queue_size, drops the rest at shutdown', async () => {
       const stub = await httpStub(() => 'hang');
       const { exporter, telemetry } = await startExporter(otlpHttpExporterFactory, { endpoint: stub.url, timeout: '500ms', ...noRetry, sending_queue: { num_consumers: 1, queue_size: 1 } });
-      const first = consume(exporter, 'logs', logs());
-      const second = consume(exporter, 'logs', logs());
+      await consume(exporter, 'logs', logs()); // taken by the one consumer at once
+      await consume(exporter, 'logs', logs()); // waits in the queue
       await assert.rejects(consume(exporter, 'logs', logs()), (err: Error) => err instanceof RetryableError && /sending queue is full/.test(err.message));
-      await assert.rejects(first, RetryableError);
-      await assert.rejects(second, RetryableError);
+      assert.equal(telemetry.total('refused', 'logs'), 2, 'the refusal is enqueue_failed, the sender keeps the data');
+      await exporter.shutdown();
       assert.equal(stub.requests.length, 2, 'the second waited for the first');
-      assert.equal(telemetry.total('failed', 'logs'), 6);
+      assert.equal(telemetry.total('dropped', 'logs'), 4, 'both queued batches were lost to the hanging backend');
     });
   });
 
@@ -614,12 +617,16 @@ describe('otlp exporters', function () {
       assert.equal(v.compression, 'gzip');
       assert.equal(v.tls.insecure, false);
       assert.deepEqual(v.retry_on_failure, { enabled: true, initial_interval: 5000, randomization_factor: 0.5, multiplier: 1.5, max_interval: 30000, max_elapsed_time: 300000 });
-      assert.deepEqual(v.sending_queue, { enabled: true, num_consumers: 10, queue_size: 1000, storage: undefined, block_on_overflow: false });
+      assert.deepEqual(v.sending_queue, { enabled: true, num_consumers: 10, queue_size: 1000, sizer: 'requests', storage: undefined, block_on_overflow: false });
       assert.deepEqual(otlpExporterFactory.aliases, ['otlp_grpc']);
       const msgs = (raw: unknown): string[] => otlpExporterFactory.validate!(readConfig(otlpExporterFactory.config, raw).value).map((i) => `${i.path.join('.')}: ${i.message}`);
       assert.deepEqual(msgs({}), [': requires a non-empty "endpoint"']);
       assert.deepEqual(msgs({ endpoint: 'tempo' }), ['endpoint: expected host:port (optionally with http:// or https://), got "tempo"']);
-      assert.deepEqual(msgs({ endpoint: 'https://tempo:443', sending_queue: { storage: 'file_storage/q' } }), ['sending_queue.storage: a persistent queue is not implemented yet: batches are held in memory only']);
+      assert.deepEqual(msgs({ endpoint: 'https://tempo:443', sending_queue: { storage: 'file_storage/q' } }), []);
+      assert.deepEqual(msgs({ endpoint: 'https://tempo:443', sending_queue: { storage: 'redis/q', sizer: 'bytes' } }), [
+        'sending_queue.sizer: only "requests" is supported (queue_size counts batches), got "bytes"',
+        'sending_queue.storage: expected a storage extension id such as file_storage/queue, got "redis/q"',
+      ]);
     });
 
     it('otlphttp: Collector defaults, the otlp_http alias, and endpoint checks', () => {
