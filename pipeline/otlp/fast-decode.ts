@@ -153,11 +153,12 @@ function string(): string {
   pos = end;
   const n = end - start;
   if (n === 0) return '';
+  const b = buf;
   if (n <= INTERN_MAX) {
     let h = n;
     let or = 0;
     for (let i = start; i < end; i++) {
-      const c = buf[i]!;
+      const c = b[i]!;
       or |= c;
       h = Math.imul(h ^ c, 0x01000193);
     }
@@ -166,18 +167,18 @@ function string(): string {
       const s = interned[slot]!;
       if (s.length === n) {
         let i = 0;
-        while (i < n && s.charCodeAt(i) === buf[start + i]) i++;
+        while (i < n && s.charCodeAt(i) === b[start + i]) i++;
         if (i === n) return s;
       }
-      return (interned[slot] = buf.latin1Slice(start, end));
+      return (interned[slot] = b.latin1Slice(start, end));
     }
   }
   // proto3 strings must be valid UTF-8 (protobufjs 8 rejects invalid ones too).
-  if (!isUtf8(buf.subarray(start, end))) {
+  if (!isUtf8(b.subarray(start, end))) {
     pos = start;
     fail('invalid UTF-8 in a string field');
   }
-  return buf.utf8Slice(start, end);
+  return b.utf8Slice(start, end);
 }
 
 /** Skips a field of the given tag (unknown, or a known field with an unexpected wire type). */

@@ -11,7 +11,7 @@
 // UTF-16 surrogates are written as U+FFFD (valid UTF-8, Node's rule); protobufjs writes short
 // ones as raw surrogate bytes that no strict decoder (its own included) accepts.
 import Long from 'long';
-import { MAX_DEPTH, Msg } from './fast-wire';
+import { MAX_DEPTH, Msg, ctorOf } from './fast-wire';
 
 interface WriteBuffer extends Buffer {
   utf8Write(s: string, offset: number, length: number): number;
@@ -117,32 +117,55 @@ function int32Len(v: number): number {
   return v < 0 ? 10 : varintLen(v >>> 0);
 }
 
-// Field presence as protobufjs decides it (see the header).
-function hasStr(m: Msg, k: string, v: unknown): boolean {
-  return v != null && v !== '' && hasOwn.call(m, k);
+// Field presence. protobufjs writes a proto3 scalar when it is an own, non-null, non-default
+// property; a decoded object's unset fields are defaults on its prototype, so checking for the
+// default is enough and saves a hasOwnProperty per field. (An inherited non-default value, from
+// an object made with Object.create(span), is written here and ignored by protobufjs.)
+function isStr(v: unknown): boolean {
+  return v != null && v !== '';
 }
-function hasNum(m: Msg, k: string, v: unknown): boolean {
-  return v != null && v !== 0 && hasOwn.call(m, k);
+function isNum(v: unknown): boolean {
+  return v != null && v !== 0;
 }
-function hasBytes(m: Msg, k: string, v: unknown): boolean {
-  return v != null && (v as { length: number }).length > 0 && hasOwn.call(m, k);
+function isBytes(v: unknown): boolean {
+  return v != null && (v as { length: number }).length > 0;
 }
-function hasLong(m: Msg, k: string, v: unknown): boolean {
-  return v != null && (typeof v === 'object' ? ((v as Long).low || (v as Long).high) !== 0 : v !== 0) && hasOwn.call(m, k);
+function isLong(v: unknown): boolean {
+  return v != null && (typeof v === 'object' ? ((v as Long).low | (v as Long).high) !== 0 : v !== 0);
 }
-function hasDouble(m: Msg, k: string, v: unknown): boolean {
-  return v != null && !Object.is(v, 0) && hasOwn.call(m, k);
+function isDouble(v: unknown): boolean {
+  return v != null && !Object.is(v, 0);
 }
-function hasBool(m: Msg, k: string, v: unknown): boolean {
-  return v != null && v !== false && hasOwn.call(m, k);
+function isBool(v: unknown): boolean {
+  return v != null && v !== false;
 }
-/** Message fields, oneof members and proto3 optional fields. */
-function present(m: Msg, k: string, v: unknown): boolean {
-  return v != null && hasOwn.call(m, k);
+/**
+ * A oneof member or proto3 optional field is written whenever it is set, default or not, so an
+ * unset member (its prototype default `d`) must be told from one set to the same value: only
+ * then is hasOwnProperty needed.
+ */
+function member(m: Msg, k: string, v: unknown, d: unknown): boolean {
+  return v != null && (v !== d || hasOwn.call(m, k));
 }
 function nonEmpty(v: unknown): boolean {
   return v != null && (v as unknown[]).length > 0;
 }
+
+function protoOf(fullName: string): Msg {
+  return ctorOf(fullName).prototype as Msg;
+}
+const ANY_P = protoOf('opentelemetry.proto.common.v1.AnyValue');
+const D_STRING = ANY_P.stringValue;
+const D_BOOL = ANY_P.boolValue;
+const D_INT = ANY_P.intValue;
+const D_DOUBLE = ANY_P.doubleValue;
+const D_BYTES = ANY_P.bytesValue;
+const NUM_P = protoOf('opentelemetry.proto.metrics.v1.NumberDataPoint');
+const EX_P = protoOf('opentelemetry.proto.metrics.v1.Exemplar');
+const NUM_AS_DOUBLE = NUM_P.asDouble;
+const NUM_AS_INT = NUM_P.asInt;
+const EX_AS_DOUBLE = EX_P.asDouble;
+const EX_AS_INT = EX_P.asInt;
 
 type Sizer = (m: Msg, depth: number) => number;
 type Writer = (m: Msg) => void;
@@ -175,12 +198,16 @@ let wp = 0;
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 
+// Hot writers copy the module-level cursor into locals: context-slot stores in a loop cost.
 function wVarint(v: number): void {
+  const o = out;
+  let p = wp;
   while (v > 127) {
-    out[wp++] = (v & 127) | 128;
+    o[p++] = (v & 127) | 128;
     v >>>= 7;
   }
-  out[wp++] = v;
+  o[p++] = v;
+  wp = p;
 }
 
 function wVarint64(): void {
@@ -206,10 +233,13 @@ function wInt32(v: number): void {
 }
 
 function wFixed32(v: number): void {
-  out[wp++] = v & 255;
-  out[wp++] = (v >>> 8) & 255;
-  out[wp++] = (v >>> 16) & 255;
-  out[wp++] = v >>> 24;
+  const o = out;
+  const p = wp;
+  o[p] = v & 255;
+  o[p + 1] = (v >>> 8) & 255;
+  o[p + 2] = (v >>> 16) & 255;
+  o[p + 3] = v >>> 24;
+  wp = p + 4;
 }
 
 function wFixed64(v: unknown): void {
@@ -226,8 +256,8 @@ function wDouble(v: unknown): void {
     return;
   }
   f64[0] = v as number;
-  out[wp++] = f64b[0]!; out[wp++] = f64b[1]!; out[wp++] = f64b[2]!; out[wp++] = f64b[3]!;
-  out[wp++] = f64b[4]!; out[wp++] = f64b[5]!; out[wp++] = f64b[6]!; out[wp++] = f64b[7]!;
+  out.set(f64b, wp);
+  wp += 8;
 }
 
 function wStr(v: unknown): void {
@@ -236,8 +266,12 @@ function wStr(v: unknown): void {
   wVarint(n);
   if (n === s.length) {
     // ASCII (a non-ASCII UTF-16 unit always takes more than one UTF-8 byte).
-    if (n < 32) for (let i = 0; i < n; i++) out[wp++] = s.charCodeAt(i);
-    else wp += out.latin1Write(s, wp, n);
+    if (n < 32) {
+      const o = out;
+      const p = wp;
+      for (let i = 0; i < n; i++) o[p + i] = s.charCodeAt(i);
+      wp = p + n;
+    } else wp += out.latin1Write(s, wp, n);
   } else {
     wp += out.utf8Write(s, wp, n);
   }
@@ -245,9 +279,14 @@ function wStr(v: unknown): void {
 
 function wBytes(v: unknown): void {
   const b = asBytes(v);
-  wVarint(b.length);
-  out.set(b, wp);
-  wp += b.length;
+  const n = b.length;
+  wVarint(n);
+  const o = out;
+  const p = wp;
+  // Ids are 8 or 16 bytes: a loop beats set() (a native call) at that size.
+  if (n <= 32) for (let i = 0; i < n; i++) o[p + i] = b[i]!;
+  else o.set(b, p);
+  wp = p + n;
 }
 
 function wMsg(child: Msg, writer: Writer): void {
@@ -266,29 +305,34 @@ function wList(tag: number, list: unknown, writer: Writer): void {
 
 // ---- common --------------------------------------------------------------------------------
 
+// AnyValue is the most frequent message (one per attribute): its members are checked once, in
+// pass 1, and pass 2 reads which were present from the size stack.
 function sAny(m: Msg, depth: number): number {
   check(depth);
+  const mi = reserve();
+  let mask = 0;
   let n = 0;
   let v: unknown;
-  if (present(m, 'stringValue', (v = m.stringValue))) n += 1 + strSize(v);
-  if (present(m, 'boolValue', m.boolValue)) n += 2;
-  if (present(m, 'intValue', (v = m.intValue))) { bits(v); n += 1 + varint64Len(); }
-  if (present(m, 'doubleValue', m.doubleValue)) n += 9;
-  if (present(m, 'arrayValue', (v = m.arrayValue))) n += 1 + msgSize(v as Msg, depth + 1, sValues);
-  if (present(m, 'kvlistValue', (v = m.kvlistValue))) n += 1 + msgSize(v as Msg, depth + 1, sKvList);
-  if (present(m, 'bytesValue', (v = m.bytesValue))) n += 1 + bytesSize(v);
+  if (member(m, 'stringValue', (v = m.stringValue), D_STRING)) { mask |= 1; n += 1 + strSize(v); }
+  if (member(m, 'boolValue', m.boolValue, D_BOOL)) { mask |= 2; n += 2; }
+  if (member(m, 'intValue', (v = m.intValue), D_INT)) { mask |= 4; bits(v); n += 1 + varint64Len(); }
+  if (member(m, 'doubleValue', m.doubleValue, D_DOUBLE)) { mask |= 8; n += 9; }
+  if ((v = m.arrayValue) != null) { mask |= 16; n += 1 + msgSize(v as Msg, depth + 1, sValues); }
+  if ((v = m.kvlistValue) != null) { mask |= 32; n += 1 + msgSize(v as Msg, depth + 1, sKvList); }
+  if (member(m, 'bytesValue', (v = m.bytesValue), D_BYTES)) { mask |= 64; n += 1 + bytesSize(v); }
+  sizes[mi] = mask;
   return n;
 }
 
 function wAny(m: Msg): void {
-  let v: unknown;
-  if (present(m, 'stringValue', (v = m.stringValue))) { out[wp++] = 0x0a; wStr(v); }
-  if (present(m, 'boolValue', (v = m.boolValue))) { out[wp++] = 0x10; out[wp++] = v ? 1 : 0; }
-  if (present(m, 'intValue', (v = m.intValue))) { out[wp++] = 0x18; bits(v); wVarint64(); }
-  if (present(m, 'doubleValue', (v = m.doubleValue))) { out[wp++] = 0x21; wDouble(v); }
-  if (present(m, 'arrayValue', (v = m.arrayValue))) { out[wp++] = 0x2a; wMsg(v as Msg, wValues); }
-  if (present(m, 'kvlistValue', (v = m.kvlistValue))) { out[wp++] = 0x32; wMsg(v as Msg, wKvList); }
-  if (present(m, 'bytesValue', (v = m.bytesValue))) { out[wp++] = 0x3a; wBytes(v); }
+  const mask = sizes[si++]!;
+  if (mask & 1) { out[wp++] = 0x0a; wStr(m.stringValue); }
+  if (mask & 2) { out[wp++] = 0x10; out[wp++] = m.boolValue ? 1 : 0; }
+  if (mask & 4) { out[wp++] = 0x18; bits(m.intValue); wVarint64(); }
+  if (mask & 8) { out[wp++] = 0x21; wDouble(m.doubleValue); }
+  if (mask & 16) { out[wp++] = 0x2a; wMsg(m.arrayValue as Msg, wValues); }
+  if (mask & 32) { out[wp++] = 0x32; wMsg(m.kvlistValue as Msg, wKvList); }
+  if (mask & 64) { out[wp++] = 0x3a; wBytes(m.bytesValue); }
 }
 
 function sValues(m: Msg, depth: number): number {
@@ -311,32 +355,32 @@ function sKeyValue(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasStr(m, 'key', (v = m.key))) n += 1 + strSize(v);
-  if (present(m, 'value', (v = m.value))) n += 1 + msgSize(v as Msg, depth + 1, sAny);
+  if (isStr((v = m.key))) n += 1 + strSize(v);
+  if ((v = m.value) != null) n += 1 + msgSize(v as Msg, depth + 1, sAny);
   return n;
 }
 function wKeyValue(m: Msg): void {
   let v: unknown;
-  if (hasStr(m, 'key', (v = m.key))) { out[wp++] = 0x0a; wStr(v); }
-  if (present(m, 'value', (v = m.value))) { out[wp++] = 0x12; wMsg(v as Msg, wAny); }
+  if (isStr((v = m.key))) { out[wp++] = 0x0a; wStr(v); }
+  if ((v = m.value) != null) { out[wp++] = 0x12; wMsg(v as Msg, wAny); }
 }
 
 function sScope(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasStr(m, 'name', (v = m.name))) n += 1 + strSize(v);
-  if (hasStr(m, 'version', (v = m.version))) n += 1 + strSize(v);
+  if (isStr((v = m.name))) n += 1 + strSize(v);
+  if (isStr((v = m.version))) n += 1 + strSize(v);
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
 function wScope(m: Msg): void {
   let v: unknown;
-  if (hasStr(m, 'name', (v = m.name))) { out[wp++] = 0x0a; wStr(v); }
-  if (hasStr(m, 'version', (v = m.version))) { out[wp++] = 0x12; wStr(v); }
+  if (isStr((v = m.name))) { out[wp++] = 0x0a; wStr(v); }
+  if (isStr((v = m.version))) { out[wp++] = 0x12; wStr(v); }
   wList(0x1a, m.attributes, wKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
 }
 
 function sStrings(list: unknown): number {
@@ -359,16 +403,16 @@ function sEntityRef(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasStr(m, 'schemaUrl', (v = m.schemaUrl))) n += 1 + strSize(v);
-  if (hasStr(m, 'type', (v = m.type))) n += 1 + strSize(v);
+  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
+  if (isStr((v = m.type))) n += 1 + strSize(v);
   n += sStrings(m.idKeys);
   n += sStrings(m.descriptionKeys);
   return n;
 }
 function wEntityRef(m: Msg): void {
   let v: unknown;
-  if (hasStr(m, 'schemaUrl', (v = m.schemaUrl))) { out[wp++] = 0x0a; wStr(v); }
-  if (hasStr(m, 'type', (v = m.type))) { out[wp++] = 0x12; wStr(v); }
+  if (isStr((v = m.schemaUrl))) { out[wp++] = 0x0a; wStr(v); }
+  if (isStr((v = m.type))) { out[wp++] = 0x12; wStr(v); }
   wStrings(0x1a, m.idKeys);
   wStrings(0x22, m.descriptionKeys);
 }
@@ -377,14 +421,14 @@ function sResource(m: Msg, depth: number): number {
   check(depth);
   let n = listSize(m.attributes, depth + 1, sKeyValue);
   let v: unknown;
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   n += listSize(m.entityRefs, depth + 1, sEntityRef);
   return n;
 }
 function wResource(m: Msg): void {
   wList(0x0a, m.attributes, wKeyValue);
   let v: unknown;
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) { out[wp++] = 0x10; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x10; wVarint((v as number) >>> 0); }
   wList(0x1a, m.entityRefs, wEntityRef);
 }
 
@@ -393,16 +437,16 @@ function sResourceEntry(m: Msg, scopes: unknown, depth: number, sizer: Sizer): n
   check(depth);
   let n = 0;
   let v: unknown;
-  if (present(m, 'resource', (v = m.resource))) n += 1 + msgSize(v as Msg, depth + 1, sResource);
+  if ((v = m.resource) != null) n += 1 + msgSize(v as Msg, depth + 1, sResource);
   n += listSize(scopes, depth + 1, sizer);
-  if (hasStr(m, 'schemaUrl', (v = m.schemaUrl))) n += 1 + strSize(v);
+  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
   return n;
 }
 function wResourceEntry(m: Msg, scopes: unknown, writer: Writer): void {
   let v: unknown;
-  if (present(m, 'resource', (v = m.resource))) { out[wp++] = 0x0a; wMsg(v as Msg, wResource); }
+  if ((v = m.resource) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wResource); }
   wList(0x12, scopes, writer);
-  if (hasStr(m, 'schemaUrl', (v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
+  if (isStr((v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
 }
 
 /** scope = 1, <items> = 2, schema_url = 3: ScopeSpans/Metrics/Logs share this layout. */
@@ -410,16 +454,16 @@ function sScopeEntry(m: Msg, items: unknown, depth: number, sizer: Sizer): numbe
   check(depth);
   let n = 0;
   let v: unknown;
-  if (present(m, 'scope', (v = m.scope))) n += 1 + msgSize(v as Msg, depth + 1, sScope);
+  if ((v = m.scope) != null) n += 1 + msgSize(v as Msg, depth + 1, sScope);
   n += listSize(items, depth + 1, sizer);
-  if (hasStr(m, 'schemaUrl', (v = m.schemaUrl))) n += 1 + strSize(v);
+  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
   return n;
 }
 function wScopeEntry(m: Msg, items: unknown, writer: Writer): void {
   let v: unknown;
-  if (present(m, 'scope', (v = m.scope))) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
+  if ((v = m.scope) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
   wList(0x12, items, writer);
-  if (hasStr(m, 'schemaUrl', (v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
+  if (isStr((v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
 }
 
 // ---- traces --------------------------------------------------------------------------------
@@ -433,97 +477,97 @@ function sSpan(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasBytes(m, 'traceId', (v = m.traceId))) n += 1 + bytesSize(v);
-  if (hasBytes(m, 'spanId', (v = m.spanId))) n += 1 + bytesSize(v);
-  if (hasStr(m, 'traceState', (v = m.traceState))) n += 1 + strSize(v);
-  if (hasBytes(m, 'parentSpanId', (v = m.parentSpanId))) n += 1 + bytesSize(v);
-  if (hasStr(m, 'name', (v = m.name))) n += 1 + strSize(v);
-  if (hasNum(m, 'kind', (v = m.kind))) n += 1 + int32Len(v as number);
-  if (hasLong(m, 'startTimeUnixNano', m.startTimeUnixNano)) n += 9;
-  if (hasLong(m, 'endTimeUnixNano', m.endTimeUnixNano)) n += 9;
+  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
+  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
+  if (isStr((v = m.traceState))) n += 1 + strSize(v);
+  if (isBytes((v = m.parentSpanId))) n += 1 + bytesSize(v);
+  if (isStr((v = m.name))) n += 1 + strSize(v);
+  if (isNum((v = m.kind))) n += 1 + int32Len(v as number);
+  if (isLong(m.startTimeUnixNano)) n += 9;
+  if (isLong(m.endTimeUnixNano)) n += 9;
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   n += listSize(m.events, depth + 1, sEvent);
-  if (hasNum(m, 'droppedEventsCount', (v = m.droppedEventsCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.droppedEventsCount))) n += 1 + varintLen((v as number) >>> 0);
   n += listSize(m.links, depth + 1, sLink);
-  if (hasNum(m, 'droppedLinksCount', (v = m.droppedLinksCount))) n += 1 + varintLen((v as number) >>> 0);
-  if (present(m, 'status', (v = m.status))) n += 1 + msgSize(v as Msg, depth + 1, sStatus);
-  if (hasNum(m, 'flags', m.flags)) n += 6; // two-byte tag (field 16) + fixed32
+  if (isNum((v = m.droppedLinksCount))) n += 1 + varintLen((v as number) >>> 0);
+  if ((v = m.status) != null) n += 1 + msgSize(v as Msg, depth + 1, sStatus);
+  if (isNum(m.flags)) n += 6; // two-byte tag (field 16) + fixed32
   return n;
 }
 
 function wSpan(m: Msg): void {
   let v: unknown;
-  if (hasBytes(m, 'traceId', (v = m.traceId))) { out[wp++] = 0x0a; wBytes(v); }
-  if (hasBytes(m, 'spanId', (v = m.spanId))) { out[wp++] = 0x12; wBytes(v); }
-  if (hasStr(m, 'traceState', (v = m.traceState))) { out[wp++] = 0x1a; wStr(v); }
-  if (hasBytes(m, 'parentSpanId', (v = m.parentSpanId))) { out[wp++] = 0x22; wBytes(v); }
-  if (hasStr(m, 'name', (v = m.name))) { out[wp++] = 0x2a; wStr(v); }
-  if (hasNum(m, 'kind', (v = m.kind))) { out[wp++] = 0x30; wInt32(v as number); }
-  if (hasLong(m, 'startTimeUnixNano', (v = m.startTimeUnixNano))) { out[wp++] = 0x39; wFixed64(v); }
-  if (hasLong(m, 'endTimeUnixNano', (v = m.endTimeUnixNano))) { out[wp++] = 0x41; wFixed64(v); }
+  if (isBytes((v = m.traceId))) { out[wp++] = 0x0a; wBytes(v); }
+  if (isBytes((v = m.spanId))) { out[wp++] = 0x12; wBytes(v); }
+  if (isStr((v = m.traceState))) { out[wp++] = 0x1a; wStr(v); }
+  if (isBytes((v = m.parentSpanId))) { out[wp++] = 0x22; wBytes(v); }
+  if (isStr((v = m.name))) { out[wp++] = 0x2a; wStr(v); }
+  if (isNum((v = m.kind))) { out[wp++] = 0x30; wInt32(v as number); }
+  if (isLong((v = m.startTimeUnixNano))) { out[wp++] = 0x39; wFixed64(v); }
+  if (isLong((v = m.endTimeUnixNano))) { out[wp++] = 0x41; wFixed64(v); }
   wList(0x4a, m.attributes, wKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
   wList(0x5a, m.events, wEvent);
-  if (hasNum(m, 'droppedEventsCount', (v = m.droppedEventsCount))) { out[wp++] = 0x60; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.droppedEventsCount))) { out[wp++] = 0x60; wVarint((v as number) >>> 0); }
   wList(0x6a, m.links, wLink);
-  if (hasNum(m, 'droppedLinksCount', (v = m.droppedLinksCount))) { out[wp++] = 0x70; wVarint((v as number) >>> 0); }
-  if (present(m, 'status', (v = m.status))) { out[wp++] = 0x7a; wMsg(v as Msg, wStatus); }
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x85; out[wp++] = 0x01; wFixed32(v as number); }
+  if (isNum((v = m.droppedLinksCount))) { out[wp++] = 0x70; wVarint((v as number) >>> 0); }
+  if ((v = m.status) != null) { out[wp++] = 0x7a; wMsg(v as Msg, wStatus); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x85; out[wp++] = 0x01; wFixed32(v as number); }
 }
 
 function sEvent(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasLong(m, 'timeUnixNano', m.timeUnixNano)) n += 9;
-  if (hasStr(m, 'name', (v = m.name))) n += 1 + strSize(v);
+  if (isLong(m.timeUnixNano)) n += 9;
+  if (isStr((v = m.name))) n += 1 + strSize(v);
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
 function wEvent(m: Msg): void {
   let v: unknown;
-  if (hasLong(m, 'timeUnixNano', (v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
-  if (hasStr(m, 'name', (v = m.name))) { out[wp++] = 0x12; wStr(v); }
+  if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
+  if (isStr((v = m.name))) { out[wp++] = 0x12; wStr(v); }
   wList(0x1a, m.attributes, wKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
 }
 
 function sLink(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasBytes(m, 'traceId', (v = m.traceId))) n += 1 + bytesSize(v);
-  if (hasBytes(m, 'spanId', (v = m.spanId))) n += 1 + bytesSize(v);
-  if (hasStr(m, 'traceState', (v = m.traceState))) n += 1 + strSize(v);
+  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
+  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
+  if (isStr((v = m.traceState))) n += 1 + strSize(v);
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  if (hasNum(m, 'flags', m.flags)) n += 5;
+  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum(m.flags)) n += 5;
   return n;
 }
 function wLink(m: Msg): void {
   let v: unknown;
-  if (hasBytes(m, 'traceId', (v = m.traceId))) { out[wp++] = 0x0a; wBytes(v); }
-  if (hasBytes(m, 'spanId', (v = m.spanId))) { out[wp++] = 0x12; wBytes(v); }
-  if (hasStr(m, 'traceState', (v = m.traceState))) { out[wp++] = 0x1a; wStr(v); }
+  if (isBytes((v = m.traceId))) { out[wp++] = 0x0a; wBytes(v); }
+  if (isBytes((v = m.spanId))) { out[wp++] = 0x12; wBytes(v); }
+  if (isStr((v = m.traceState))) { out[wp++] = 0x1a; wStr(v); }
   wList(0x22, m.attributes, wKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) { out[wp++] = 0x28; wVarint((v as number) >>> 0); }
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x35; wFixed32(v as number); }
+  if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x28; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x35; wFixed32(v as number); }
 }
 
 function sStatus(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasStr(m, 'message', (v = m.message))) n += 1 + strSize(v);
-  if (hasNum(m, 'code', (v = m.code))) n += 1 + int32Len(v as number);
+  if (isStr((v = m.message))) n += 1 + strSize(v);
+  if (isNum((v = m.code))) n += 1 + int32Len(v as number);
   return n;
 }
 function wStatus(m: Msg): void {
   let v: unknown;
-  if (hasStr(m, 'message', (v = m.message))) { out[wp++] = 0x12; wStr(v); }
-  if (hasNum(m, 'code', (v = m.code))) { out[wp++] = 0x18; wInt32(v as number); }
+  if (isStr((v = m.message))) { out[wp++] = 0x12; wStr(v); }
+  if (isNum((v = m.code))) { out[wp++] = 0x18; wInt32(v as number); }
 }
 
 // ---- metrics -------------------------------------------------------------------------------
@@ -537,37 +581,37 @@ function sMetric(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasStr(m, 'name', (v = m.name))) n += 1 + strSize(v);
-  if (hasStr(m, 'description', (v = m.description))) n += 1 + strSize(v);
-  if (hasStr(m, 'unit', (v = m.unit))) n += 1 + strSize(v);
-  if (present(m, 'gauge', (v = m.gauge))) n += 1 + msgSize(v as Msg, depth + 1, sGauge);
-  if (present(m, 'sum', (v = m.sum))) n += 1 + msgSize(v as Msg, depth + 1, sSum);
-  if (present(m, 'histogram', (v = m.histogram))) n += 1 + msgSize(v as Msg, depth + 1, sHistogram);
-  if (present(m, 'exponentialHistogram', (v = m.exponentialHistogram))) n += 1 + msgSize(v as Msg, depth + 1, sExpHistogram);
-  if (present(m, 'summary', (v = m.summary))) n += 1 + msgSize(v as Msg, depth + 1, sSummary);
+  if (isStr((v = m.name))) n += 1 + strSize(v);
+  if (isStr((v = m.description))) n += 1 + strSize(v);
+  if (isStr((v = m.unit))) n += 1 + strSize(v);
+  if ((v = m.gauge) != null) n += 1 + msgSize(v as Msg, depth + 1, sGauge);
+  if ((v = m.sum) != null) n += 1 + msgSize(v as Msg, depth + 1, sSum);
+  if ((v = m.histogram) != null) n += 1 + msgSize(v as Msg, depth + 1, sHistogram);
+  if ((v = m.exponentialHistogram) != null) n += 1 + msgSize(v as Msg, depth + 1, sExpHistogram);
+  if ((v = m.summary) != null) n += 1 + msgSize(v as Msg, depth + 1, sSummary);
   n += listSize(m.metadata, depth + 1, sKeyValue);
   return n;
 }
 function wMetric(m: Msg): void {
   let v: unknown;
-  if (hasStr(m, 'name', (v = m.name))) { out[wp++] = 0x0a; wStr(v); }
-  if (hasStr(m, 'description', (v = m.description))) { out[wp++] = 0x12; wStr(v); }
-  if (hasStr(m, 'unit', (v = m.unit))) { out[wp++] = 0x1a; wStr(v); }
-  if (present(m, 'gauge', (v = m.gauge))) { out[wp++] = 0x2a; wMsg(v as Msg, wGauge); }
-  if (present(m, 'sum', (v = m.sum))) { out[wp++] = 0x3a; wMsg(v as Msg, wSum); }
-  if (present(m, 'histogram', (v = m.histogram))) { out[wp++] = 0x4a; wMsg(v as Msg, wHistogram); }
-  if (present(m, 'exponentialHistogram', (v = m.exponentialHistogram))) { out[wp++] = 0x52; wMsg(v as Msg, wExpHistogram); }
-  if (present(m, 'summary', (v = m.summary))) { out[wp++] = 0x5a; wMsg(v as Msg, wSummary); }
+  if (isStr((v = m.name))) { out[wp++] = 0x0a; wStr(v); }
+  if (isStr((v = m.description))) { out[wp++] = 0x12; wStr(v); }
+  if (isStr((v = m.unit))) { out[wp++] = 0x1a; wStr(v); }
+  if ((v = m.gauge) != null) { out[wp++] = 0x2a; wMsg(v as Msg, wGauge); }
+  if ((v = m.sum) != null) { out[wp++] = 0x3a; wMsg(v as Msg, wSum); }
+  if ((v = m.histogram) != null) { out[wp++] = 0x4a; wMsg(v as Msg, wHistogram); }
+  if ((v = m.exponentialHistogram) != null) { out[wp++] = 0x52; wMsg(v as Msg, wExpHistogram); }
+  if ((v = m.summary) != null) { out[wp++] = 0x5a; wMsg(v as Msg, wSummary); }
   wList(0x62, m.metadata, wKeyValue);
 }
 
 function temporalitySize(m: Msg): number {
   const v = m.aggregationTemporality;
-  return hasNum(m, 'aggregationTemporality', v) ? 1 + int32Len(v as number) : 0;
+  return isNum(v) ? 1 + int32Len(v as number) : 0;
 }
 function wTemporality(m: Msg): void {
   const v = m.aggregationTemporality;
-  if (hasNum(m, 'aggregationTemporality', v)) { out[wp++] = 0x10; wInt32(v as number); }
+  if (isNum(v)) { out[wp++] = 0x10; wInt32(v as number); }
 }
 
 function sGauge(m: Msg, depth: number): number {
@@ -579,12 +623,12 @@ function wGauge(m: Msg): void {
 }
 function sSum(m: Msg, depth: number): number {
   check(depth);
-  return listSize(m.dataPoints, depth + 1, sNumberPoint) + temporalitySize(m) + (hasBool(m, 'isMonotonic', m.isMonotonic) ? 2 : 0);
+  return listSize(m.dataPoints, depth + 1, sNumberPoint) + temporalitySize(m) + (isBool(m.isMonotonic) ? 2 : 0);
 }
 function wSum(m: Msg): void {
   wList(0x0a, m.dataPoints, wNumberPoint);
   wTemporality(m);
-  if (hasBool(m, 'isMonotonic', m.isMonotonic)) { out[wp++] = 0x18; out[wp++] = m.isMonotonic ? 1 : 0; }
+  if (isBool(m.isMonotonic)) { out[wp++] = 0x18; out[wp++] = m.isMonotonic ? 1 : 0; }
 }
 function sHistogram(m: Msg, depth: number): number {
   check(depth);
@@ -612,54 +656,54 @@ function wSummary(m: Msg): void {
 
 /** start_time = 2, time = 3: fixed64 in every data point and (time only) in exemplars. */
 function sTimes(m: Msg): number {
-  return (hasLong(m, 'startTimeUnixNano', m.startTimeUnixNano) ? 9 : 0) + (hasLong(m, 'timeUnixNano', m.timeUnixNano) ? 9 : 0);
+  return (isLong(m.startTimeUnixNano) ? 9 : 0) + (isLong(m.timeUnixNano) ? 9 : 0);
 }
 function wTimes(m: Msg): void {
   let v: unknown;
-  if (hasLong(m, 'startTimeUnixNano', (v = m.startTimeUnixNano))) { out[wp++] = 0x11; wFixed64(v); }
-  if (hasLong(m, 'timeUnixNano', (v = m.timeUnixNano))) { out[wp++] = 0x19; wFixed64(v); }
+  if (isLong((v = m.startTimeUnixNano))) { out[wp++] = 0x11; wFixed64(v); }
+  if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x19; wFixed64(v); }
 }
 
 function sNumberPoint(m: Msg, depth: number): number {
   check(depth);
   let n = sTimes(m);
   let v: unknown;
-  if (present(m, 'asDouble', m.asDouble)) n += 9;
+  if (member(m, 'asDouble', m.asDouble, NUM_AS_DOUBLE)) n += 9;
   n += listSize(m.exemplars, depth + 1, sExemplar);
-  if (present(m, 'asInt', m.asInt)) n += 9;
+  if (member(m, 'asInt', m.asInt, NUM_AS_INT)) n += 9;
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'flags', (v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
 function wNumberPoint(m: Msg): void {
   let v: unknown;
   wTimes(m);
-  if (present(m, 'asDouble', (v = m.asDouble))) { out[wp++] = 0x21; wDouble(v); }
+  if (member(m, 'asDouble', (v = m.asDouble), NUM_AS_DOUBLE)) { out[wp++] = 0x21; wDouble(v); }
   wList(0x2a, m.exemplars, wExemplar);
-  if (present(m, 'asInt', (v = m.asInt))) { out[wp++] = 0x31; wFixed64(v); }
+  if (member(m, 'asInt', (v = m.asInt), NUM_AS_INT)) { out[wp++] = 0x31; wFixed64(v); }
   wList(0x3a, m.attributes, wKeyValue);
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
 }
 
 function sExemplar(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasLong(m, 'timeUnixNano', m.timeUnixNano)) n += 9;
-  if (present(m, 'asDouble', m.asDouble)) n += 9;
-  if (hasBytes(m, 'spanId', (v = m.spanId))) n += 1 + bytesSize(v);
-  if (hasBytes(m, 'traceId', (v = m.traceId))) n += 1 + bytesSize(v);
-  if (present(m, 'asInt', m.asInt)) n += 9;
+  if (isLong(m.timeUnixNano)) n += 9;
+  if (member(m, 'asDouble', m.asDouble, EX_AS_DOUBLE)) n += 9;
+  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
+  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
+  if (member(m, 'asInt', m.asInt, EX_AS_INT)) n += 9;
   n += listSize(m.filteredAttributes, depth + 1, sKeyValue);
   return n;
 }
 function wExemplar(m: Msg): void {
   let v: unknown;
-  if (hasLong(m, 'timeUnixNano', (v = m.timeUnixNano))) { out[wp++] = 0x11; wFixed64(v); }
-  if (present(m, 'asDouble', (v = m.asDouble))) { out[wp++] = 0x19; wDouble(v); }
-  if (hasBytes(m, 'spanId', (v = m.spanId))) { out[wp++] = 0x22; wBytes(v); }
-  if (hasBytes(m, 'traceId', (v = m.traceId))) { out[wp++] = 0x2a; wBytes(v); }
-  if (present(m, 'asInt', (v = m.asInt))) { out[wp++] = 0x31; wFixed64(v); }
+  if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x11; wFixed64(v); }
+  if (member(m, 'asDouble', (v = m.asDouble), EX_AS_DOUBLE)) { out[wp++] = 0x19; wDouble(v); }
+  if (isBytes((v = m.spanId))) { out[wp++] = 0x22; wBytes(v); }
+  if (isBytes((v = m.traceId))) { out[wp++] = 0x2a; wBytes(v); }
+  if (member(m, 'asInt', (v = m.asInt), EX_AS_INT)) { out[wp++] = 0x31; wFixed64(v); }
   wList(0x3a, m.filteredAttributes, wKeyValue);
 }
 
@@ -688,36 +732,36 @@ function sHistogramPoint(m: Msg, depth: number): number {
   check(depth);
   let n = sTimes(m);
   let v: unknown;
-  if (hasLong(m, 'count', m.count)) n += 9;
-  if (present(m, 'sum', m.sum)) n += 9;
+  if (isLong(m.count)) n += 9;
+  if (m.sum != null) n += 9;
   n += packed8Size(m.bucketCounts);
   n += packed8Size(m.explicitBounds);
   n += listSize(m.exemplars, depth + 1, sExemplar);
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'flags', (v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
-  if (present(m, 'min', m.min)) n += 9;
-  if (present(m, 'max', m.max)) n += 9;
+  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
+  if (m.min != null) n += 9;
+  if (m.max != null) n += 9;
   return n;
 }
 function wHistogramPoint(m: Msg): void {
   let v: unknown;
   wTimes(m);
-  if (hasLong(m, 'count', (v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
-  if (present(m, 'sum', (v = m.sum))) { out[wp++] = 0x29; wDouble(v); }
+  if (isLong((v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
+  if ((v = m.sum) != null) { out[wp++] = 0x29; wDouble(v); }
   wPackedFixed64(0x32, m.bucketCounts);
   wPackedDouble(0x3a, m.explicitBounds);
   wList(0x42, m.exemplars, wExemplar);
   wList(0x4a, m.attributes, wKeyValue);
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
-  if (present(m, 'min', (v = m.min))) { out[wp++] = 0x59; wDouble(v); }
-  if (present(m, 'max', (v = m.max))) { out[wp++] = 0x61; wDouble(v); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
+  if ((v = m.min) != null) { out[wp++] = 0x59; wDouble(v); }
+  if ((v = m.max) != null) { out[wp++] = 0x61; wDouble(v); }
 }
 
 function sBuckets(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   const v = m.offset;
-  if (hasNum(m, 'offset', v)) n += 1 + varintLen(zigzag(v as number));
+  if (isNum(v)) n += 1 + varintLen(zigzag(v as number));
   const l = m.bucketCounts;
   if (nonEmpty(l)) {
     const list = l as unknown[];
@@ -734,7 +778,7 @@ function sBuckets(m: Msg, depth: number): number {
 }
 function wBuckets(m: Msg): void {
   const v = m.offset;
-  if (hasNum(m, 'offset', v)) { out[wp++] = 0x08; wVarint(zigzag(v as number)); }
+  if (isNum(v)) { out[wp++] = 0x08; wVarint(zigzag(v as number)); }
   const l = m.bucketCounts;
   if (nonEmpty(l)) {
     const list = l as unknown[];
@@ -755,65 +799,65 @@ function sExpPoint(m: Msg, depth: number): number {
   check(depth);
   let n = listSize(m.attributes, depth + 1, sKeyValue) + sTimes(m);
   let v: unknown;
-  if (hasLong(m, 'count', m.count)) n += 9;
-  if (present(m, 'sum', m.sum)) n += 9;
-  if (hasNum(m, 'scale', (v = m.scale))) n += 1 + varintLen(zigzag(v as number));
-  if (hasLong(m, 'zeroCount', m.zeroCount)) n += 9;
-  if (present(m, 'positive', (v = m.positive))) n += 1 + msgSize(v as Msg, depth + 1, sBuckets);
-  if (present(m, 'negative', (v = m.negative))) n += 1 + msgSize(v as Msg, depth + 1, sBuckets);
-  if (hasNum(m, 'flags', (v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
+  if (isLong(m.count)) n += 9;
+  if (m.sum != null) n += 9;
+  if (isNum((v = m.scale))) n += 1 + varintLen(zigzag(v as number));
+  if (isLong(m.zeroCount)) n += 9;
+  if ((v = m.positive) != null) n += 1 + msgSize(v as Msg, depth + 1, sBuckets);
+  if ((v = m.negative) != null) n += 1 + msgSize(v as Msg, depth + 1, sBuckets);
+  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
   n += listSize(m.exemplars, depth + 1, sExemplar);
-  if (present(m, 'min', m.min)) n += 9;
-  if (present(m, 'max', m.max)) n += 9;
-  if (hasDouble(m, 'zeroThreshold', m.zeroThreshold)) n += 9;
+  if (m.min != null) n += 9;
+  if (m.max != null) n += 9;
+  if (isDouble(m.zeroThreshold)) n += 9;
   return n;
 }
 function wExpPoint(m: Msg): void {
   let v: unknown;
   wList(0x0a, m.attributes, wKeyValue);
   wTimes(m);
-  if (hasLong(m, 'count', (v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
-  if (present(m, 'sum', (v = m.sum))) { out[wp++] = 0x29; wDouble(v); }
-  if (hasNum(m, 'scale', (v = m.scale))) { out[wp++] = 0x30; wVarint(zigzag(v as number)); }
-  if (hasLong(m, 'zeroCount', (v = m.zeroCount))) { out[wp++] = 0x39; wFixed64(v); }
-  if (present(m, 'positive', (v = m.positive))) { out[wp++] = 0x42; wMsg(v as Msg, wBuckets); }
-  if (present(m, 'negative', (v = m.negative))) { out[wp++] = 0x4a; wMsg(v as Msg, wBuckets); }
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
+  if (isLong((v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
+  if ((v = m.sum) != null) { out[wp++] = 0x29; wDouble(v); }
+  if (isNum((v = m.scale))) { out[wp++] = 0x30; wVarint(zigzag(v as number)); }
+  if (isLong((v = m.zeroCount))) { out[wp++] = 0x39; wFixed64(v); }
+  if ((v = m.positive) != null) { out[wp++] = 0x42; wMsg(v as Msg, wBuckets); }
+  if ((v = m.negative) != null) { out[wp++] = 0x4a; wMsg(v as Msg, wBuckets); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
   wList(0x5a, m.exemplars, wExemplar);
-  if (present(m, 'min', (v = m.min))) { out[wp++] = 0x61; wDouble(v); }
-  if (present(m, 'max', (v = m.max))) { out[wp++] = 0x69; wDouble(v); }
-  if (hasDouble(m, 'zeroThreshold', (v = m.zeroThreshold))) { out[wp++] = 0x71; wDouble(v); }
+  if ((v = m.min) != null) { out[wp++] = 0x61; wDouble(v); }
+  if ((v = m.max) != null) { out[wp++] = 0x69; wDouble(v); }
+  if (isDouble((v = m.zeroThreshold))) { out[wp++] = 0x71; wDouble(v); }
 }
 
 function sSummaryPoint(m: Msg, depth: number): number {
   check(depth);
   let n = sTimes(m);
   let v: unknown;
-  if (hasLong(m, 'count', m.count)) n += 9;
-  if (hasDouble(m, 'sum', m.sum)) n += 9;
+  if (isLong(m.count)) n += 9;
+  if (isDouble(m.sum)) n += 9;
   n += listSize(m.quantileValues, depth + 1, sQuantile);
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'flags', (v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
 function wSummaryPoint(m: Msg): void {
   let v: unknown;
   wTimes(m);
-  if (hasLong(m, 'count', (v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
-  if (hasDouble(m, 'sum', (v = m.sum))) { out[wp++] = 0x29; wDouble(v); }
+  if (isLong((v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
+  if (isDouble((v = m.sum))) { out[wp++] = 0x29; wDouble(v); }
   wList(0x32, m.quantileValues, wQuantile);
   wList(0x3a, m.attributes, wKeyValue);
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
 }
 
 function sQuantile(m: Msg, depth: number): number {
   check(depth);
-  return (hasDouble(m, 'quantile', m.quantile) ? 9 : 0) + (hasDouble(m, 'value', m.value) ? 9 : 0);
+  return (isDouble(m.quantile) ? 9 : 0) + (isDouble(m.value) ? 9 : 0);
 }
 function wQuantile(m: Msg): void {
   let v: unknown;
-  if (hasDouble(m, 'quantile', (v = m.quantile))) { out[wp++] = 0x09; wDouble(v); }
-  if (hasDouble(m, 'value', (v = m.value))) { out[wp++] = 0x11; wDouble(v); }
+  if (isDouble((v = m.quantile))) { out[wp++] = 0x09; wDouble(v); }
+  if (isDouble((v = m.value))) { out[wp++] = 0x11; wDouble(v); }
 }
 
 // ---- logs ----------------------------------------------------------------------------------
@@ -827,32 +871,32 @@ function sLogRecord(m: Msg, depth: number): number {
   check(depth);
   let n = 0;
   let v: unknown;
-  if (hasLong(m, 'timeUnixNano', m.timeUnixNano)) n += 9;
-  if (hasNum(m, 'severityNumber', (v = m.severityNumber))) n += 1 + int32Len(v as number);
-  if (hasStr(m, 'severityText', (v = m.severityText))) n += 1 + strSize(v);
-  if (present(m, 'body', (v = m.body))) n += 1 + msgSize(v as Msg, depth + 1, sAny);
+  if (isLong(m.timeUnixNano)) n += 9;
+  if (isNum((v = m.severityNumber))) n += 1 + int32Len(v as number);
+  if (isStr((v = m.severityText))) n += 1 + strSize(v);
+  if ((v = m.body) != null) n += 1 + msgSize(v as Msg, depth + 1, sAny);
   n += listSize(m.attributes, depth + 1, sKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  if (hasNum(m, 'flags', m.flags)) n += 5;
-  if (hasBytes(m, 'traceId', (v = m.traceId))) n += 1 + bytesSize(v);
-  if (hasBytes(m, 'spanId', (v = m.spanId))) n += 1 + bytesSize(v);
-  if (hasLong(m, 'observedTimeUnixNano', m.observedTimeUnixNano)) n += 9;
-  if (hasStr(m, 'eventName', (v = m.eventName))) n += 1 + strSize(v);
+  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
+  if (isNum(m.flags)) n += 5;
+  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
+  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
+  if (isLong(m.observedTimeUnixNano)) n += 9;
+  if (isStr((v = m.eventName))) n += 1 + strSize(v);
   return n;
 }
 function wLogRecord(m: Msg): void {
   let v: unknown;
-  if (hasLong(m, 'timeUnixNano', (v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
-  if (hasNum(m, 'severityNumber', (v = m.severityNumber))) { out[wp++] = 0x10; wInt32(v as number); }
-  if (hasStr(m, 'severityText', (v = m.severityText))) { out[wp++] = 0x1a; wStr(v); }
-  if (present(m, 'body', (v = m.body))) { out[wp++] = 0x2a; wMsg(v as Msg, wAny); }
+  if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
+  if (isNum((v = m.severityNumber))) { out[wp++] = 0x10; wInt32(v as number); }
+  if (isStr((v = m.severityText))) { out[wp++] = 0x1a; wStr(v); }
+  if ((v = m.body) != null) { out[wp++] = 0x2a; wMsg(v as Msg, wAny); }
   wList(0x32, m.attributes, wKeyValue);
-  if (hasNum(m, 'droppedAttributesCount', (v = m.droppedAttributesCount))) { out[wp++] = 0x38; wVarint((v as number) >>> 0); }
-  if (hasNum(m, 'flags', (v = m.flags))) { out[wp++] = 0x45; wFixed32(v as number); }
-  if (hasBytes(m, 'traceId', (v = m.traceId))) { out[wp++] = 0x4a; wBytes(v); }
-  if (hasBytes(m, 'spanId', (v = m.spanId))) { out[wp++] = 0x52; wBytes(v); }
-  if (hasLong(m, 'observedTimeUnixNano', (v = m.observedTimeUnixNano))) { out[wp++] = 0x59; wFixed64(v); }
-  if (hasStr(m, 'eventName', (v = m.eventName))) { out[wp++] = 0x62; wStr(v); }
+  if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x38; wVarint((v as number) >>> 0); }
+  if (isNum((v = m.flags))) { out[wp++] = 0x45; wFixed32(v as number); }
+  if (isBytes((v = m.traceId))) { out[wp++] = 0x4a; wBytes(v); }
+  if (isBytes((v = m.spanId))) { out[wp++] = 0x52; wBytes(v); }
+  if (isLong((v = m.observedTimeUnixNano))) { out[wp++] = 0x59; wFixed64(v); }
+  if (isStr((v = m.eventName))) { out[wp++] = 0x62; wStr(v); }
 }
 
 // ---- requests ------------------------------------------------------------------------------
