@@ -4,12 +4,14 @@ import { debugExporterFactory } from './exporters/debug';
 import { fileExporterFactory } from './exporters/file';
 import { otlpExporterFactory } from './exporters/otlp';
 import { otlpHttpExporterFactory } from './exporters/otlphttp';
+import { fileStorageExtensionFactory } from './extensions/file_storage';
 import { healthCheckExtensionFactory } from './extensions/health_check';
 import { pprofExtensionFactory } from './extensions/pprof';
 import { zpagesExtensionFactory } from './extensions/zpages';
 import type { Factory } from './pipeline/component';
 import { Registry } from './pipeline/registry';
 import { batchProcessorFactory } from './processors/batch';
+import { memoryLimiterProcessorFactory } from './processors/memory_limiter';
 import { kprobeReceiverFactory } from './receivers/kprobe';
 import { otlpReceiverFactory } from './receivers/otlp';
 import { tracepointReceiverFactory } from './receivers/tracepoint';
@@ -22,6 +24,7 @@ export const factories: readonly Factory[] = [
   kprobeReceiverFactory,
   uprobeReceiverFactory,
   // processors
+  memoryLimiterProcessorFactory,
   batchProcessorFactory,
   // exporters
   otlpExporterFactory,
@@ -34,6 +37,7 @@ export const factories: readonly Factory[] = [
   healthCheckExtensionFactory,
   zpagesExtensionFactory,
   pprofExtensionFactory,
+  fileStorageExtensionFactory,
 ];
 
 export function defaultRegistry(): Registry {

@@ -23,6 +23,8 @@ const MINIMAL: Record<string, unknown> = {
   health_check: { endpoint: '127.0.0.1:0' },
   zpages: { endpoint: '127.0.0.1:0' },
   pprof: { endpoint: '127.0.0.1:0' },
+  file_storage: { directory: path.join(dir, 'storage') },
+  memory_limiter: { check_interval: '1s', limit_mib: 4096 },
   tracepoint: { tracepoint: 'syscalls/sys_enter_getppid' },
   kprobe: { function: 'vfs_write' },
   uprobe: { library: 'libc.so.6', symbol: 'getppid', pid: process.pid },
