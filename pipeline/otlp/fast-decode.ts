@@ -31,8 +31,9 @@ function fail(message: string): never {
   throw new WireError(message, pos);
 }
 
+/** The offset reported is where the data ran out: the locator then names the field that overran. */
 function truncated(): never {
-  throw new WireError('truncated message (a field runs past the end)', pos);
+  throw new WireError('truncated message (a field runs past the end)', lim);
 }
 
 /** A varint as uint32 (the low 32 bits, like protobufjs and protoc); up to 10 bytes. */
@@ -62,6 +63,53 @@ function varintSlow(): number {
   }
   pos = p;
   return fail('varint longer than 10 bytes');
+}
+
+/** A field tag: at most 5 bytes and 32 bits, as protobufjs 8 insists. */
+function readTag(): number {
+  const p = pos;
+  if (p < lim) {
+    const b = buf[p]!;
+    if (b < 0x80) {
+      pos = p + 1;
+      return b;
+    }
+  }
+  return short32(0x10, 'invalid tag encoding');
+}
+
+/** A length: at most 5 bytes and below 2^31 (protobufjs 8's rule). */
+function size(): number {
+  const p = pos;
+  if (p < lim) {
+    const b = buf[p]!;
+    if (b < 0x80) {
+      pos = p + 1;
+      return b;
+    }
+  }
+  return short32(0x08, 'invalid length encoding');
+}
+
+/** A varint of at most 5 bytes whose fifth byte is below `fifthLimit`. */
+function short32(fifthLimit: number, message: string): number {
+  let v = 0;
+  let p = pos;
+  for (let i = 0; i < 5; i++) {
+    if (p >= lim) { pos = p; truncated(); }
+    const b = buf[p++]!;
+    if (i === 4) {
+      pos = p;
+      if (b >= fifthLimit) fail(message);
+      return (v | (b << 28)) >>> 0;
+    }
+    v |= (b & 0x7f) << (7 * i);
+    if (b < 0x80) {
+      pos = p;
+      return v >>> 0;
+    }
+  }
+  return fail(message);
 }
 
 /** A varint into lo/hi. */
@@ -128,7 +176,7 @@ function double(): number {
 
 /** The end of a length-delimited field that starts at pos. */
 function delimited(): number {
-  const n = varint();
+  const n = size();
   const end = pos + n;
   if (end > lim) truncated();
   return end;
@@ -186,7 +234,7 @@ function skip(tag: number, depth: number): void {
   const field = tag >>> 3;
   if (field === 0) fail('illegal tag: field number 0');
   switch (tag & 7) {
-    case 0: varint(); return;
+    case 0: skipVarint(); return;
     case 1: if ((pos += 8) > lim) { pos = lim; truncated(); } return;
     case 2: pos = delimited(); return;
     case 5: if ((pos += 4) > lim) { pos = lim; truncated(); } return;
@@ -195,10 +243,19 @@ function skip(tag: number, depth: number): void {
   }
 }
 
+/** protobufjs skips an unknown varint of any length. */
+function skipVarint(): void {
+  let p = pos;
+  do {
+    if (p >= lim) { pos = p; truncated(); }
+  } while (buf[p++]! & 0x80);
+  pos = p;
+}
+
 function skipGroup(field: number, depth: number): void {
   if (depth > MAX_DEPTH) fail('max depth exceeded');
   for (;;) {
-    const tag = varint();
+    const tag = readTag();
     const f = tag >>> 3;
     if (f === 0) fail('illegal tag: field number 0');
     if ((tag & 7) === 4) {
@@ -250,7 +307,7 @@ function anyValue(depth: number, into: Msg | null): Msg {
   // Which member this decode has set; a merge into an existing value may already hold one.
   let set = into === null ? 0 : -1;
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     let f = 0;
     switch (tag) {
       case 0x0a: m.stringValue = string(); f = 1; break;
@@ -275,7 +332,7 @@ function arrayValue(depth: number, into: Msg | null): Msg {
   const outer = enter(depth);
   const m = into ?? new ArrayValueC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     if (tag === 0x0a) (m.values as Msg[]).push(anyValue(depth + 1, null));
     else skip(tag, depth);
   }
@@ -287,7 +344,7 @@ function kvList(depth: number, into: Msg | null): Msg {
   const outer = enter(depth);
   const m = into ?? new KeyValueListC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     if (tag === 0x0a) (m.values as Msg[]).push(keyValue(depth + 1));
     else skip(tag, depth);
   }
@@ -299,7 +356,7 @@ function keyValue(depth: number): Msg {
   const outer = enter(depth);
   const m = new KeyValueC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: { const v = string(); if (v.length) m.key = v; else if (hasOwn.call(m, 'key')) delete m.key; break; }
       case 0x12: m.value = anyValue(depth + 1, (m.value as Msg | null) ?? null); break;
@@ -342,7 +399,7 @@ function scope(depth: number, into: Msg | null): Msg {
   const outer = enter(depth);
   const m = into ?? new ScopeC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: setStr(m, 'name', string()); break;
       case 0x12: setStr(m, 'version', string()); break;
@@ -359,7 +416,7 @@ function entityRef(depth: number): Msg {
   const outer = enter(depth);
   const m = new EntityRefC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: setStr(m, 'schemaUrl', string()); break;
       case 0x12: setStr(m, 'type', string()); break;
@@ -376,7 +433,7 @@ function resource(depth: number, into: Msg | null): Msg {
   const outer = enter(depth);
   const m = into ?? new ResourceC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: pushKeyValue(m.attributes, depth + 1); break;
       case 0x10: setU32(m, 'droppedAttributesCount', varint()); break;
@@ -402,7 +459,7 @@ function resourceSpans(depth: number): Msg {
   const outer = enter(depth);
   const m = new ResourceSpansC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
       case 0x12: (m.scopeSpans as Msg[]).push(scopeSpans(depth + 1)); break;
@@ -418,7 +475,7 @@ function scopeSpans(depth: number): Msg {
   const outer = enter(depth);
   const m = new ScopeSpansC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
       case 0x12: (m.spans as Msg[]).push(span(depth + 1)); break;
@@ -434,7 +491,7 @@ function span(depth: number): Msg {
   const outer = enter(depth);
   const m = new SpanC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: setBytes(m, 'traceId', bytes()); break;
       case 0x12: setBytes(m, 'spanId', bytes()); break;
@@ -463,7 +520,7 @@ function event(depth: number): Msg {
   const outer = enter(depth);
   const m = new EventC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x09: setLong(m, 'timeUnixNano', fixed64(true)); break;
       case 0x12: setStr(m, 'name', string()); break;
@@ -480,7 +537,7 @@ function link(depth: number): Msg {
   const outer = enter(depth);
   const m = new LinkC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: setBytes(m, 'traceId', bytes()); break;
       case 0x12: setBytes(m, 'spanId', bytes()); break;
@@ -499,7 +556,7 @@ function status(depth: number, into: Msg | null): Msg {
   const outer = enter(depth);
   const m = into ?? new StatusC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x12: setStr(m, 'message', string()); break;
       case 0x18: setU32(m, 'code', varint() | 0); break;
@@ -536,7 +593,7 @@ function resourceMetrics(depth: number): Msg {
   const outer = enter(depth);
   const m = new ResourceMetricsC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
       case 0x12: (m.scopeMetrics as Msg[]).push(scopeMetrics(depth + 1)); break;
@@ -552,7 +609,7 @@ function scopeMetrics(depth: number): Msg {
   const outer = enter(depth);
   const m = new ScopeMetricsC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
       case 0x12: (m.metrics as Msg[]).push(metric(depth + 1)); break;
@@ -569,7 +626,7 @@ function metric(depth: number): Msg {
   const m = new MetricC();
   let set = 0;
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     let f = 0;
     switch (tag) {
       case 0x0a: setStr(m, 'name', string()); break;
@@ -603,7 +660,7 @@ function dataPoints(C: new () => Msg, kind: number, depth: number, into: Msg | n
   const isSum = C === SumC;
   const hasTemporality = C !== GaugeC && C !== SummaryC;
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     if (tag === 0x0a) {
       const list = m.dataPoints as Msg[];
       switch (kind) {
@@ -627,7 +684,7 @@ function numberPoint(depth: number): Msg {
   const m = new NumberPointC();
   let set = 0;
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     let f = 0;
     switch (tag) {
       case 0x3a: pushKeyValue(m.attributes, depth + 1); break;
@@ -653,7 +710,7 @@ function exemplar(depth: number): Msg {
   const m = new ExemplarC();
   let set = 0;
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     let f = 0;
     switch (tag) {
       case 0x3a: pushKeyValue(m.filteredAttributes, depth + 1); break;
@@ -710,7 +767,7 @@ function histogramPoint(depth: number): Msg {
   const outer = enter(depth);
   const m = new HistogramPointC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x4a: pushKeyValue(m.attributes, depth + 1); break;
       case 0x11: setLong(m, 'startTimeUnixNano', fixed64(true)); break;
@@ -736,7 +793,7 @@ function buckets(depth: number, into: Msg | null): Msg {
   const outer = enter(depth);
   const m = into ?? new BucketsC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x08: setU32(m, 'offset', sint32()); break;
       case 0x12: uint64s(m.bucketCounts as Long[], true); break;
@@ -752,7 +809,7 @@ function expPoint(depth: number): Msg {
   const outer = enter(depth);
   const m = new ExpPointC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: pushKeyValue(m.attributes, depth + 1); break;
       case 0x11: setLong(m, 'startTimeUnixNano', fixed64(true)); break;
@@ -779,7 +836,7 @@ function summaryPoint(depth: number): Msg {
   const outer = enter(depth);
   const m = new SummaryPointC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x3a: pushKeyValue(m.attributes, depth + 1); break;
       case 0x11: setLong(m, 'startTimeUnixNano', fixed64(true)); break;
@@ -799,7 +856,7 @@ function quantile(depth: number): Msg {
   const outer = enter(depth);
   const m = new QuantileC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x09: setDouble(m, 'quantile', double()); break;
       case 0x11: setDouble(m, 'value', double()); break;
@@ -821,7 +878,7 @@ function resourceLogs(depth: number): Msg {
   const outer = enter(depth);
   const m = new ResourceLogsC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
       case 0x12: (m.scopeLogs as Msg[]).push(scopeLogs(depth + 1)); break;
@@ -837,7 +894,7 @@ function scopeLogs(depth: number): Msg {
   const outer = enter(depth);
   const m = new ScopeLogsC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
       case 0x12: (m.logRecords as Msg[]).push(logRecord(depth + 1)); break;
@@ -853,7 +910,7 @@ function logRecord(depth: number): Msg {
   const outer = enter(depth);
   const m = new LogRecordC();
   while (pos < lim) {
-    const tag = varint();
+    const tag = readTag();
     switch (tag) {
       case 0x09: setLong(m, 'timeUnixNano', fixed64(true)); break;
       case 0x59: setLong(m, 'observedTimeUnixNano', fixed64(true)); break;
@@ -885,7 +942,7 @@ function request(bytesIn: Uint8Array, C: new () => Msg, listName: string, item: 
     const m = new C();
     const list = m[listName] as Msg[];
     while (pos < lim) {
-      const tag = varint();
+      const tag = readTag();
       if (tag === 0x0a) list.push(item(1));
       else skip(tag, 0);
     }
