@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * HTTP/1.x capture from the socket syscalls (tracepoints only: kprobes and fentry are not
+ * available everywhere). accept/accept4 mark server sockets, connect marks client sockets;
+ * read/readv/recvfrom/recvmsg and write/writev/sendto/sendmsg store their arguments at entry and
+ * send the bytes actually moved at exit; sendfile sends a byte count; close ends a connection.
+ *
+ * Filtering in the kernel: TCP over IPv4/IPv6 only, the configured pids and server ports, and a
+ * connection is followed once a message on it starts like HTTP/1.x (a request method or
+ * "HTTP/1."). Only the first capture_bytes of each syscall (and its last HTTP_TAIL_LEN bytes)
+ * leave the kernel; the byte count always does. Records: struct http_capture_event, variable
+ * length (header + captured bytes), in the `events` ring buffer.
+ */
+#include "sonde_bpf.h"
+#include <bpf/bpf_endian.h>
+#include "http_capture.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+#define MAX_FILTER 16
+#define MAX_IOV 8
+/* data syscalls on a TCP socket found mid-stream that may pass without an HTTP start before
+ * Sonde stops looking at that socket */
+#define MIDSTREAM_TRIES 8
+
+const volatile __u32 capture_bytes = 512;
+const volatile __u32 filter_pids[MAX_FILTER] = {};
+const volatile __u32 filter_pid_count = 0;
+const volatile __u16 filter_ports[MAX_FILTER] = {};
+const volatile __u32 filter_port_count = 0;
+/* the executable filter lives in user space; it fills skip_tgids */
+const volatile bool use_skip_tgids = false;
+
+/* a record header for the BTF (layout test) */
+const struct http_capture_event *sonde_btf_http_capture_event __attribute__((unused));
+
+__u64 next_conn_id = 0;
+
+struct conn_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+enum conn_state { CONN_UNDECIDED = 0, CONN_HTTP = 1, CONN_IGNORED = 2 };
+
+struct conn_info {
+	__u64 id;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u8 role;
+	__u8 flags;
+	__u8 state;
+	__u8 misses;
+};
+
+struct data_args {
+	__u64 ts_ns;
+	__u64 buf;   /* buffer, or the iovec array for readv/writev/recvmsg/sendmsg */
+	__u32 iovcnt; /* 0: buf is a plain buffer */
+	__s32 fd;
+	__u32 syscall;
+	__u32 direction;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* bytes; user space resizes before load */
+} events SEC(".maps");
+
+/* (tgid, fd) -> connection; LRU so processes that die without close cannot fill it */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct conn_key);
+	__type(value, struct conn_info);
+} conns SEC(".maps");
+
+/* thread -> arguments of the data syscall it is in */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct data_args);
+} inflight SEC(".maps");
+
+/* thread -> fd of the connect(2) it is in */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __s32);
+} connecting SEC(".maps");
+
+/* processes the executable filter ruled out (filled from user space) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, __u8);
+} skip_tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HTTP_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} http_counters SEC(".maps");
+
+/* the record is built here; the slack lets the verifier accept offset + length < 2 * MAX */
+struct scratch {
+	struct http_capture_event ev;
+	__u8 slack[HTTP_CAPTURE_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&http_counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline bool wanted(__u32 tgid)
+{
+	if (sonde_self_tgid && tgid == sonde_self_tgid)
+		return false;
+	if (filter_pid_count) {
+		bool hit = false;
+		for (int i = 0; i < MAX_FILTER; i++) {
+			if (i >= filter_pid_count)
+				break;
+			if (filter_pids[i] == tgid) {
+				hit = true;
+				break;
+			}
+		}
+		if (!hit)
+			return false;
+	}
+	if (use_skip_tgids && bpf_map_lookup_elem(&skip_tgids, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline bool port_listed(__u16 port)
+{
+	for (int i = 0; i < MAX_FILTER; i++) {
+		if (i >= filter_port_count)
+			break;
+		if (filter_ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/* The server port is the local one of a server socket, the remote one of a client socket. */
+static __always_inline bool port_wanted(const struct conn_info *c)
+{
+	if (!filter_port_count)
+		return true;
+	if (c->role == HTTP_ROLE_SERVER)
+		return port_listed(c->lport);
+	if (c->role == HTTP_ROLE_CLIENT)
+		return port_listed(c->rport);
+	return port_listed(c->lport) || port_listed(c->rport);
+}
+
+/* fd -> struct sock of a TCP socket (IPv4/IPv6), or NULL: task->files->fdt->fd[fd]. */
+static __always_inline struct sock *tcp_sock_of(__s32 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd < 0 || (__u32)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	struct socket *sock = (struct socket *)BPF_CORE_READ(f, private_data);
+	if (!sock || BPF_CORE_READ(sock, type) != SOCK_STREAM)
+		return NULL;
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void v4_mapped(__u8 *out, __u32 addr)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &addr, 4);
+}
+
+static __always_inline void read_tuple(struct sock *sk, struct conn_info *c)
+{
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET) {
+		v4_mapped(c->laddr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+		v4_mapped(c->raddr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+	} else {
+		BPF_CORE_READ_INTO(&c->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&c->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+static __always_inline __u64 new_conn_id(void)
+{
+	return __sync_fetch_and_add(&next_conn_id, 1) + 1;
+}
+
+/* Fills and submits a record: header, the first capture bytes and the tail. */
+static __always_inline void emit(const struct conn_info *c, struct conn_key *key, __u8 kind,
+				 const struct data_args *a, __u64 ts, __u64 total)
+{
+	__u32 zero = 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+
+	if (!s)
+		return;
+	struct http_capture_event *e = &s->ev;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->ts_ns = ts;
+	e->conn_id = c->id;
+	e->total = total;
+	e->tgid = key->tgid;
+	e->tid = (__u32)id;
+	e->fd = key->fd;
+	e->captured = 0;
+	__builtin_memcpy(e->laddr, c->laddr, 16);
+	__builtin_memcpy(e->raddr, c->raddr, 16);
+	e->lport = c->lport;
+	e->rport = c->rport;
+	e->kind = kind;
+	e->direction = a ? a->direction : 0;
+	e->role = c->role;
+	e->flags = c->flags;
+	e->tail_len = 0;
+	e->syscall = a ? a->syscall : HTTP_SC_CLOSE;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	__u32 want = capture_bytes;
+	if (want > HTTP_CAPTURE_MAX)
+		want = HTTP_CAPTURE_MAX;
+	if (total < want)
+		want = total;
+
+	if (a && a->syscall != HTTP_SC_SENDFILE && want > 0) {
+		if (a->iovcnt == 0) {
+			__u32 n = want & (2 * HTTP_CAPTURE_MAX - 1);
+			if (n > HTTP_CAPTURE_MAX)
+				n = HTTP_CAPTURE_MAX;
+			if (!bpf_probe_read_user(e->data, n, (void *)a->buf))
+				e->captured = n;
+			if (total > n) {
+				__u32 t = HTTP_TAIL_LEN;
+				if (!bpf_probe_read_user(e->tail, t, (void *)(a->buf + total - t)))
+					e->tail_len = t;
+			}
+		} else {
+			/* walk the iovecs: the head from the first ones, the tail from the one holding
+			 * the last byte (when it is among the first MAX_IOV) */
+			__u64 seen = 0;
+			__u32 off = 0;
+			for (int i = 0; i < MAX_IOV; i++) {
+				struct iovec iov;
+				if (i >= a->iovcnt || seen >= total)
+					break;
+				if (bpf_probe_read_user(&iov, sizeof(iov), (void *)(a->buf + i * sizeof(iov))))
+					break;
+				__u64 len = iov.iov_len;
+				if (len > total - seen)
+					len = total - seen;
+				if (off < want) {
+					__u32 n = want - off;
+					if (n > len)
+						n = len;
+					__u32 o = off & (HTTP_CAPTURE_MAX - 1);
+					n &= (2 * HTTP_CAPTURE_MAX - 1);
+					if (n > HTTP_CAPTURE_MAX)
+						n = HTTP_CAPTURE_MAX;
+					if (bpf_probe_read_user(&e->data[o], n, iov.iov_base))
+						break;
+					off += n;
+				}
+				seen += len;
+				if (seen == total && total > off && len >= HTTP_TAIL_LEN) {
+					void *end = (void *)((__u64)iov.iov_base + len - HTTP_TAIL_LEN);
+					if (!bpf_probe_read_user(e->tail, HTTP_TAIL_LEN, end))
+						e->tail_len = HTTP_TAIL_LEN;
+				}
+			}
+			e->captured = off;
+		}
+	}
+
+	__u64 size = offsetof(struct http_capture_event, data) + (e->captured & (2 * HTTP_CAPTURE_MAX - 1));
+	if (size > sizeof(struct http_capture_event))
+		size = sizeof(struct http_capture_event);
+	__u64 flags = sonde_wakeup_bytes == 0 ||
+				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= sonde_wakeup_bytes
+			      ? BPF_RB_FORCE_WAKEUP
+			      : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, size, flags))
+		sonde_count_lost();
+	else
+		count(HTTP_CNT_EVENTS);
+}
+
+/* A new socket from accept/connect: replaces (and closes) what the fd meant before. */
+static __always_inline void track(__s32 fd, __u8 role)
+{
+	__u32 tgid = sonde_tgid();
+	struct sock *sk = tcp_sock_of(fd);
+
+	if (!sk)
+		return;
+	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_info *old = bpf_map_lookup_elem(&conns, &key);
+	if (old && old->state == CONN_HTTP)
+		emit(old, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+
+	struct conn_info c = { .role = role };
+	read_tuple(sk, &c);
+	c.id = new_conn_id();
+	if (!port_wanted(&c)) {
+		c.state = CONN_IGNORED;
+		count(HTTP_CNT_FILTERED);
+	}
+	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
+		count(HTTP_CNT_CONN_FULL);
+	else if (c.state != CONN_IGNORED)
+		count(HTTP_CNT_CONNS);
+}
+
+static __always_inline int on_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	if (ctx->ret < 0 || !wanted(sonde_tgid()))
+		return 0;
+	track((__s32)ctx->ret, HTTP_ROLE_SERVER);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tracepoint__syscalls__sys_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tracepoint__syscalls__sys_exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tracepoint__syscalls__sys_enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 fd = (__s32)ctx->args[0];
+
+	if (!wanted(id >> 32))
+		return 0;
+	bpf_map_update_elem(&connecting, &id, &fd, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tracepoint__syscalls__sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__s32 *fdp = bpf_map_lookup_elem(&connecting, &id);
+
+	if (!fdp)
+		return 0;
+	__s32 fd = *fdp;
+	bpf_map_delete_elem(&connecting, &id);
+	if (ctx->ret == 0 || ctx->ret == -EINPROGRESS)
+		track(fd, HTTP_ROLE_CLIENT);
+	return 0;
+}
+
+/* Entry of a data syscall: remember its arguments when the fd is (or may be) an HTTP socket. */
+static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if (!wanted(tgid))
+		return 0;
+	struct conn_key key = { .tgid = tgid, .fd = fd };
+	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
+	if (c) {
+		if (c->state == CONN_IGNORED)
+			return 0;
+	} else {
+		/* a socket Sonde did not see open (it started later): follow it from its data */
+		struct sock *sk = tcp_sock_of(fd);
+		if (!sk)
+			return 0;
+		struct conn_info n = { .flags = HTTP_CONN_MIDSTREAM };
+		read_tuple(sk, &n);
+		n.id = new_conn_id();
+		if (!port_wanted(&n))
+			n.state = CONN_IGNORED;
+		bpf_map_update_elem(&conns, &key, &n, BPF_NOEXIST);
+		if (n.state == CONN_IGNORED)
+			return 0;
+	}
+	struct data_args a = {
+		.ts_ns = bpf_ktime_get_ns(), .buf = buf, .iovcnt = iovcnt, .fd = fd,
+		.syscall = sc, .direction = dir,
+	};
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		count(HTTP_CNT_ARGS_FULL);
+	return 0;
+}
+
+/* A request method or a status line at the start of a message. */
+static __always_inline int http_start(const __u8 *b)
+{
+	if (b[0] == 'H' && b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/' && b[5] == '1' && b[6] == '.')
+		return 2;
+	if (b[0] == 'G' && b[1] == 'E' && b[2] == 'T' && b[3] == ' ')
+		return 1;
+	if (b[0] == 'P' && b[1] == 'O' && b[2] == 'S' && b[3] == 'T' && b[4] == ' ')
+		return 1;
+	if (b[0] == 'P' && b[1] == 'U' && b[2] == 'T' && b[3] == ' ')
+		return 1;
+	if (b[0] == 'H' && b[1] == 'E' && b[2] == 'A' && b[3] == 'D' && b[4] == ' ')
+		return 1;
+	if (b[0] == 'D' && b[1] == 'E' && b[2] == 'L' && b[3] == 'E' && b[4] == 'T' && b[5] == 'E' && b[6] == ' ')
+		return 1;
+	if (b[0] == 'P' && b[1] == 'A' && b[2] == 'T' && b[3] == 'C' && b[4] == 'H' && b[5] == ' ')
+		return 1;
+	if (b[0] == 'O' && b[1] == 'P' && b[2] == 'T' && b[3] == 'I' && b[4] == 'O' && b[5] == 'N' && b[6] == 'S')
+		return 1;
+	if (b[0] == 'C' && b[1] == 'O' && b[2] == 'N' && b[3] == 'N' && b[4] == 'E' && b[5] == 'C' && b[6] == 'T')
+		return 1;
+	if (b[0] == 'T' && b[1] == 'R' && b[2] == 'A' && b[3] == 'C' && b[4] == 'E' && b[5] == ' ')
+		return 1;
+	return 0;
+}
+
+/* The first 8 bytes the syscall moved. */
+static __always_inline bool read_head(const struct data_args *a, __u8 *head)
+{
+	void *p = (void *)a->buf;
+
+	if (a->iovcnt) {
+		struct iovec iov;
+		if (bpf_probe_read_user(&iov, sizeof(iov), p) || iov.iov_len < 8)
+			return false;
+		p = iov.iov_base;
+	}
+	return bpf_probe_read_user(head, 8, p) == 0;
+}
+
+/* Whether this syscall's data belongs to a followed connection, deciding undecided ones. */
+static __always_inline bool follow(struct conn_info *c, const struct data_args *a, __s64 ret)
+{
+	if (c->state == CONN_HTTP)
+		return true;
+	/* sendfile carries no bytes to look at; too short to tell yet */
+	if (c->state == CONN_IGNORED || a->syscall == HTTP_SC_SENDFILE || ret < 8)
+		return false;
+	__u8 head[8] = {};
+	int kind = read_head(a, head) ? http_start(head) : 0;
+	if (!kind) {
+		/* accepted/connected sockets speak first: not HTTP. Mid-stream ones get a few tries
+		 * (a body may be in flight when Sonde starts) */
+		if (!(c->flags & HTTP_CONN_MIDSTREAM) || ++c->misses >= MIDSTREAM_TRIES)
+			c->state = CONN_IGNORED;
+		return false;
+	}
+	if (c->role == HTTP_ROLE_UNKNOWN) {
+		/* receiving a request (or sending a response) makes it the server side */
+		bool request = kind == 1;
+		bool recv = a->direction == HTTP_DIR_RECV;
+		c->role = request == recv ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
+		if (!port_wanted(c)) {
+			c->state = CONN_IGNORED;
+			count(HTTP_CNT_FILTERED);
+			return false;
+		}
+	}
+	c->state = CONN_HTTP;
+	count(HTTP_CNT_CONNS);
+	return true;
+}
+
+static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_args *ap = bpf_map_lookup_elem(&inflight, &id);
+
+	if (!ap)
+		return 0;
+	struct data_args a = *ap;
+	bpf_map_delete_elem(&inflight, &id);
+	__s64 ret = ctx->ret;
+	if (ret <= 0)
+		return 0;
+	struct conn_key key = { .tgid = id >> 32, .fd = a.fd };
+	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c || !follow(c, &a, ret))
+		return 0;
+	/* a send starts when the process hands over its bytes, a receive when they arrive */
+	__u64 ts = a.direction == HTTP_DIR_SEND ? a.ts_ns : bpf_ktime_get_ns();
+	emit(c, &key, HTTP_EV_DATA, &a, ts, (__u64)ret);
+	return 0;
+}
+
+#define DATA_PROGS(name, SC, DIR, FD, BUF, IOVCNT)                                        \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
+	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
+	{                                                                                 \
+		return on_data_enter((__s32)(FD), (__u64)(BUF), (__u32)(IOVCNT), SC, DIR); \
+	}                                                                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
+	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
+	{                                                                                 \
+		return on_data_exit(ctx);                                                 \
+	}
+
+DATA_PROGS(read, HTTP_SC_READ, HTTP_DIR_RECV, ctx->args[0], ctx->args[1], 0)
+DATA_PROGS(readv, HTTP_SC_READV, HTTP_DIR_RECV, ctx->args[0], ctx->args[1], ctx->args[2])
+DATA_PROGS(recvfrom, HTTP_SC_RECVFROM, HTTP_DIR_RECV, ctx->args[0], ctx->args[1], 0)
+DATA_PROGS(write, HTTP_SC_WRITE, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], 0)
+DATA_PROGS(writev, HTTP_SC_WRITEV, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], ctx->args[2])
+DATA_PROGS(sendto, HTTP_SC_SENDTO, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], 0)
+/* sendfile carries a body from a file: counted, never captured */
+DATA_PROGS(sendfile64, HTTP_SC_SENDFILE, HTTP_DIR_SEND, ctx->args[0], 0, 0)
+
+/* recvmsg/sendmsg: the iovec array sits in the user's struct msghdr */
+static __always_inline int on_msg_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc, __u32 dir)
+{
+	struct user_msghdr msg;
+
+	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]))
+		return 0;
+	return on_data_enter((__s32)ctx->args[0], (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, sc, dir);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int tracepoint__syscalls__sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_msg_enter(ctx, HTTP_SC_RECVMSG, HTTP_DIR_RECV);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int tracepoint__syscalls__sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_data_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tracepoint__syscalls__sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return on_msg_enter(ctx, HTTP_SC_SENDMSG, HTTP_DIR_SEND);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int tracepoint__syscalls__sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_data_exit(ctx);
+}
+
+SEC("tracepoint/syscalls/sys_enter_close")
+int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u32 tgid = sonde_tgid();
+
+	if (!wanted(tgid))
+		return 0;
+	struct conn_key key = { .tgid = tgid, .fd = (__s32)ctx->args[0] };
+	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	if (c->state == CONN_HTTP)
+		emit(c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}

@@ -1,0 +1,300 @@
+// The ebpf_http receiver: loads bpf/http_capture.bpf.c with the filters as read-only globals,
+// attaches it to the socket syscall tracepoints, feeds the records to the HTTP tracker and
+// pushes the spans down the pipeline every flush interval.
+import * as fs from 'node:fs';
+
+import { kernelClock } from '../../native/clock';
+import { probeFeatures } from '../../native/features';
+import { BpfObject, bpfObjectPath } from '../../native/index';
+import type { RingBufferReader } from '../../native/index';
+import { missingCapabilities, permissionHint } from '../../native/system';
+import type { Component, Host, Settings, SignalConsumers } from '../../pipeline/component';
+import { executableMatcher, processInfo, type ProcessInfo } from '../../pipeline/ebpf/proc';
+import { ComponentError, errorMessage } from '../../pipeline/errors';
+import type { Span } from '../../pipeline/pdata';
+import { MAX_FILTER, type EbpfHttpConfig } from './config';
+import { forEachHttpEvent, KERNEL_COUNTERS, type HttpEvent } from './record';
+import { SpanBuilder } from './spans';
+import { HttpTracker, type Exchange, type TrackerCount } from './tracker';
+
+export const HTTP_OBJECT = 'http_capture';
+const TRACEFS_SYSCALLS = '/sys/kernel/tracing/events/syscalls';
+
+/** Without these the receiver sees nothing useful; the others only add coverage. */
+const REQUIRED = new Set(['accept4', 'connect', 'read', 'write', 'close']);
+
+/** Tracker counts -> self-metric name and reason. */
+const METRIC: Record<TrackerCount, [string, string?]> = {
+  requests: ['http_requests_seen'],
+  responses: ['http_responses_seen'],
+  exchanges: ['http_exchanges'],
+  unmatched_response: ['http_unmatched', 'response_without_request'],
+  midstream_request: ['http_unmatched', 'midstream_request'],
+  skipped_out_of_sync: ['http_unmatched', 'out_of_sync'],
+  desync: ['http_unmatched', 'desync'],
+  framing_lost: ['http_unmatched', 'framing_lost'],
+  partial_framing_lost: ['http_partial', 'framing_lost'],
+  partial_closed_without_response: ['http_partial', 'closed_without_response'],
+  partial_closed_mid_response: ['http_partial', 'closed_mid_response'],
+  partial_idle_timeout: ['http_partial', 'idle_timeout'],
+  partial_evicted: ['http_partial', 'evicted'],
+  partial_pending_overflow: ['http_partial', 'pending_overflow'],
+  partial_upgraded: ['http_partial', 'protocol_upgrade'],
+  head_truncated: ['http_framing', 'head_truncated'],
+  end_inferred: ['http_framing', 'end_inferred'],
+};
+
+export class EbpfHttpReceiver implements Component {
+  private obj: BpfObject | undefined;
+  private reader: RingBufferReader | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private pushing: Promise<void> | undefined;
+  private readonly tracker: HttpTracker;
+  private readonly spans: SpanBuilder;
+  private readonly allowExecutable: ((p: ProcessInfo) => boolean) | undefined;
+  private readonly allowed = new Map<number, boolean>();
+  private queue = new Map<number, Span[]>();
+  private queued = 0;
+  private readonly counts = new Map<string, number>();
+  private readonly kernelSeen = new Map<string, bigint>();
+  private lastSweep = 0;
+  private stopped = false;
+  private readonly log;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly config: EbpfHttpConfig,
+    private readonly next: SignalConsumers,
+  ) {
+    this.log = settings.logger;
+    this.allowExecutable = config.executables.length > 0 ? executableMatcher(config.executables) : undefined;
+    this.spans = new SpanBuilder(kernelClock(), { captureQuery: config.capture_query, scopeVersion: settings.buildInfo.version });
+    this.tracker = new HttpTracker(
+      { maxConnections: config.max_connections, maxPendingRequests: config.max_pending_requests, idleTimeoutMs: config.idle_timeout },
+      (x) => this.exchange(x),
+      (what, n = 1) => this.bump(METRIC[what], n),
+    );
+  }
+
+  private fail(msg: string, cause?: unknown): ComponentError {
+    return new ComponentError(this.settings.id, msg, cause === undefined ? undefined : { cause });
+  }
+
+  async start(_host: Host): Promise<void> {
+    if (this.stopped) throw this.fail('started after shutdown');
+    const missing = missingCapabilities();
+    if (missing.length > 0) {
+      throw this.fail(`cannot trace HTTP without ${missing.join(' and ')} (pid ${process.pid}, uid ${process.getuid?.() ?? -1}): ${permissionHint()}`);
+    }
+    const report = await probeFeatures();
+    if (!report.addon.loaded) throw this.fail(`the eBPF addon is not available: ${report.addon.error ?? ''}`);
+    for (const kind of ['tracepoint', 'ringbuf'] as const) {
+      const a = report.attach[kind];
+      if (!a.supported) throw this.fail(`needs ${kind} support, which this kernel refuses: ${a.reason ?? 'unknown reason'}`);
+    }
+    const obj = new BpfObject(bpfObjectPath(HTTP_OBJECT));
+    try {
+      const skipped = this.configure(obj);
+      obj.load();
+      this.reader = obj.openRingBuffer('events', (batch) => this.onBatch(batch), { pollTimeoutMs: 50 });
+      for (const p of obj.programs()) if (p.autoload) obj.attach(p.name);
+      this.obj = obj;
+      this.log.info('ebpf_http attached', {
+        programs: obj.programs().filter((p) => p.autoload).length,
+        skipped: skipped.join(',') || undefined,
+        capture_bytes: this.config.capture_bytes,
+        ports: this.config.ports.join(',') || 'all',
+      });
+    } catch (e) {
+      obj.close();
+      this.reader = undefined;
+      throw this.fail(`loading bpf/${HTTP_OBJECT}.bpf.c: ${errorMessage(e)}`, e);
+    }
+    this.timer = setInterval(() => this.tick(), this.config.flush_interval);
+    this.timer.unref();
+  }
+
+  /** Globals and map sizes before load; programs whose syscall tracepoint is missing stay out. */
+  private configure(obj: BpfObject): string[] {
+    const c = this.config;
+    if (c.pids.length > MAX_FILTER || c.ports.length > MAX_FILTER) throw new Error(`at most ${MAX_FILTER} pids and ports`);
+    const pids = Buffer.alloc(4 * MAX_FILTER);
+    c.pids.forEach((p, i) => pids.writeUInt32LE(p, i * 4));
+    const ports = Buffer.alloc(2 * MAX_FILTER);
+    c.ports.forEach((p, i) => ports.writeUInt16LE(p, i * 2));
+    obj
+      .setGlobalU32('capture_bytes', c.capture_bytes)
+      .setGlobal('filter_pids', pids).setGlobalU32('filter_pid_count', c.pids.length)
+      .setGlobal('filter_ports', ports).setGlobalU32('filter_port_count', c.ports.length)
+      .setGlobalBool('use_skip_tgids', this.allowExecutable !== undefined)
+      .setGlobalU32('sonde_self_tgid', process.pid)
+      .setMapMaxEntries('events', c.ring_buffer_size)
+      .setMapMaxEntries('conns', c.max_connections);
+    const skipped: string[] = [];
+    for (const p of obj.programs()) {
+      const m = /^tracepoint__syscalls__(sys_(?:enter|exit)_(\w+))$/.exec(p.name);
+      if (!m || !fs.existsSync(TRACEFS_SYSCALLS) || fs.existsSync(`${TRACEFS_SYSCALLS}/${m[1] as string}`)) continue;
+      if (REQUIRED.has(m[2] as string)) throw new Error(`this kernel has no tracepoint syscalls/${m[1] as string}`);
+      obj.setAutoload(p.name, false);
+      skipped.push(m[1] as string);
+    }
+    return skipped;
+  }
+
+  private onBatch(batch: Buffer): void {
+    const bad = forEachHttpEvent(batch, (e) => this.record(e));
+    if (bad > 0) this.bump(['http_dropped', 'malformed_record'], bad);
+  }
+
+  private record(e: HttpEvent): void {
+    if (this.allowExecutable && !this.processAllowed(e.tgid)) return;
+    try {
+      this.tracker.handle(e);
+    } catch (err) {
+      // never throw on the data path: count and go on
+      this.bump(['http_dropped', 'parser_error'], 1);
+      this.log.debug('ebpf_http record failed', { error: errorMessage(err), pid: e.tgid });
+    }
+  }
+
+  /** The executable filter, decided once per process; ruled-out processes go to the kernel's skip map. */
+  private processAllowed(tgid: number): boolean {
+    let ok = this.allowed.get(tgid);
+    if (ok === undefined) {
+      ok = (this.allowExecutable as (p: ProcessInfo) => boolean)(processInfo(tgid));
+      if (this.allowed.size > 65536) this.allowed.clear();
+      this.allowed.set(tgid, ok);
+      if (!ok && this.obj) {
+        const k = Buffer.alloc(4);
+        k.writeUInt32LE(tgid);
+        try {
+          this.obj.update('skip_tgids', k, Buffer.from([1]));
+        } catch {
+          // full: user space keeps filtering this process
+        }
+      }
+    }
+    return ok;
+  }
+
+  private exchange(x: Exchange): void {
+    if (this.queued >= this.config.max_queued_spans) {
+      this.bump(['http_dropped', 'span_queue_full'], 1);
+      return;
+    }
+    const span = this.spans.span(x);
+    this.spans.resource(x.conn.tgid, x.conn.comm); // read /proc now: short-lived clients exit soon
+    let list = this.queue.get(x.conn.tgid);
+    if (!list) this.queue.set(x.conn.tgid, (list = []));
+    list.push(span);
+    this.queued++;
+  }
+
+  private bump([name, reason]: [string, string?], n: number): void {
+    const k = reason ? `${name}\0${reason}` : name;
+    this.counts.set(k, (this.counts.get(k) ?? 0) + n);
+  }
+
+  private tick(): void {
+    const now = performance.now();
+    if (now - this.lastSweep > 5000) {
+      this.lastSweep = now;
+      this.tracker.sweep();
+    }
+    this.reportKernel();
+    this.reportCounts();
+    if (!this.pushing && this.queued > 0) this.pushing = this.push().finally(() => { this.pushing = undefined; });
+  }
+
+  /** Pushes the queued spans; a refusal drops them with a count (the kernel cannot replay). */
+  private async push(): Promise<void> {
+    const consumer = this.next.traces;
+    const byPid = this.queue;
+    const n = this.queued;
+    this.queue = new Map();
+    this.queued = 0;
+    if (!consumer || n === 0) return;
+    const data = this.spans.batch(byPid);
+    try {
+      await consumer.consume(data);
+      this.settings.telemetry.accepted('traces', n);
+      this.bump(['http_spans_emitted'], n);
+    } catch (e) {
+      this.settings.telemetry.refused('traces', n);
+      this.bump(['http_dropped', 'refused_downstream'], n);
+      this.log.warn('ebpf_http spans refused downstream', { error: errorMessage(e), spans: n });
+    }
+  }
+
+  private reportCounts(): void {
+    for (const [k, v] of this.counts) {
+      const [name, reason] = k.split('\0') as [string, string?];
+      this.settings.telemetry.count(name, v, reason ? { reason } : undefined);
+    }
+    this.counts.clear();
+  }
+
+  /** Kernel-side losses since the last report. */
+  private reportKernel(): void {
+    const obj = this.obj;
+    if (!obj) return;
+    try {
+      const report = (reason: string, total: bigint): void => {
+        const prev = this.kernelSeen.get(reason) ?? 0n;
+        if (total > prev) {
+          this.kernelSeen.set(reason, total);
+          this.bump(['http_dropped', reason], Number(total - prev));
+        }
+      };
+      report('ring_buffer_full', obj.kernelLost());
+      report('inflight_map_full', obj.readU64('http_counters', KERNEL_COUNTERS.args_map_full));
+      report('connection_map_full', obj.readU64('http_counters', KERNEL_COUNTERS.conn_map_full));
+      const rs = this.reader?.stats();
+      if (rs) report('reader_queue_full', BigInt(rs.droppedRecords));
+    } catch (e) {
+      this.log.debug('ebpf_http kernel counters unreadable', { error: errorMessage(e) });
+    }
+  }
+
+  /** Kernel counters for tests and `sonde doctor`-style tools. */
+  kernelCounters(): Record<keyof typeof KERNEL_COUNTERS | 'lost', bigint> {
+    const obj = this.obj;
+    const read = (i: number): bigint => (obj ? obj.readU64('http_counters', i) : 0n);
+    return {
+      events: read(KERNEL_COUNTERS.events),
+      conns: read(KERNEL_COUNTERS.conns),
+      conn_map_full: read(KERNEL_COUNTERS.conn_map_full),
+      args_map_full: read(KERNEL_COUNTERS.args_map_full),
+      port_filtered: read(KERNEL_COUNTERS.port_filtered),
+      lost: obj ? obj.kernelLost() : 0n,
+    };
+  }
+
+  /** Delivers everything the kernel has already handed over, then pushes (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.pushing;
+    this.reportKernel();
+    this.reportCounts();
+    if (this.queued > 0) await (this.pushing = this.push().finally(() => { this.pushing = undefined; }));
+    this.reportCounts();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    // stop intake first: the reader drains the ring, its last batches still reach the tracker
+    if (this.reader) await this.reader.close();
+    this.reader = undefined;
+    this.reportKernel();
+    this.tracker.clear();
+    await this.flush();
+    this.obj?.close();
+    this.obj = undefined;
+  }
+}
+
+export function createEbpfHttpReceiver(settings: Settings, config: EbpfHttpConfig, next: SignalConsumers): Component {
+  return new EbpfHttpReceiver(settings, config, next);
+}

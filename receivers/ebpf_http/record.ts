@@ -1,0 +1,136 @@
+// TypeScript side of bpf/http_capture.h: the record layout (checked against the C compiler and
+// the object's BTF by test/integration/ebpf-http-layout.test.ts) and a decoder that reads one
+// length-framed record of a ring buffer batch.
+
+export type HttpFieldType = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'u8[16]';
+
+export const HTTP_CAPTURE_MAX = 4096;
+export const HTTP_TAIL_LEN = 16;
+
+/** Offsets of struct http_capture_event (data[] starts at HEADER_SIZE). */
+export const HTTP_EVENT = {
+  struct: 'http_capture_event',
+  headerSize: 120,
+  size: 120 + HTTP_CAPTURE_MAX,
+  fields: {
+    ts_ns: { offset: 0, type: 'u64' },
+    conn_id: { offset: 8, type: 'u64' },
+    total: { offset: 16, type: 'u64' },
+    tgid: { offset: 24, type: 'u32' },
+    tid: { offset: 28, type: 'u32' },
+    fd: { offset: 32, type: 's32' },
+    captured: { offset: 36, type: 'u32' },
+    laddr: { offset: 40, type: 'u8[16]' },
+    raddr: { offset: 56, type: 'u8[16]' },
+    lport: { offset: 72, type: 'u16' },
+    rport: { offset: 74, type: 'u16' },
+    kind: { offset: 76, type: 'u8' },
+    direction: { offset: 77, type: 'u8' },
+    role: { offset: 78, type: 'u8' },
+    flags: { offset: 79, type: 'u8' },
+    tail_len: { offset: 80, type: 'u32' },
+    syscall: { offset: 84, type: 'u32' },
+    tail: { offset: 88, type: 'u8[16]' },
+    comm: { offset: 104, type: 'u8[16]' },
+  },
+} as const;
+
+export enum EventKind { DATA = 1, CLOSE = 2 }
+export enum Direction { RECV = 0, SEND = 1 }
+export enum Role { UNKNOWN = 0, SERVER = 1, CLIENT = 2 }
+export const CONN_MIDSTREAM = 1;
+
+/** Indexes of the kernel's per-CPU counters (enum http_counter). */
+export const KERNEL_COUNTERS = { events: 0, conns: 1, conn_map_full: 2, args_map_full: 3, port_filtered: 4 } as const;
+
+export interface HttpEvent {
+  tsNs: bigint;
+  connId: bigint;
+  total: number;
+  tgid: number;
+  tid: number;
+  fd: number;
+  kind: EventKind;
+  direction: Direction;
+  role: Role;
+  flags: number;
+  laddr: string;
+  raddr: string;
+  lport: number;
+  rport: number;
+  comm: string;
+  /** the first bytes of the syscall's data (a view into the batch: copy to keep) */
+  data: Buffer;
+  /** its last bytes when `data` does not reach them */
+  tail: Buffer;
+}
+
+/** "::ffff:a.b.c.d" -> "a.b.c.d"; other IPv6 addresses in the usual compressed form. */
+export function formatAddress(b: Buffer, o: number): string {
+  let mapped = b.readUInt32BE(o) === 0 && b.readUInt32BE(o + 4) === 0 && b.readUInt16BE(o + 8) === 0 && b.readUInt16BE(o + 10) === 0xffff;
+  if (mapped) return `${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
+  mapped = false;
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(o + i * 2).toString(16));
+  // compress the longest run of zero groups
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (bestLen < 2) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+const F = HTTP_EVENT.fields;
+
+function cString(b: Buffer, start: number, len: number): string {
+  const end = b.indexOf(0, start);
+  return b.toString('utf8', start, end < 0 || end > start + len ? start + len : end);
+}
+
+/** Decodes the record at [o, o + len) of a batch; undefined when it is malformed. */
+export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | undefined {
+  if (len < HTTP_EVENT.headerSize) return undefined;
+  const captured = b.readUInt32LE(o + F.captured.offset);
+  if (HTTP_EVENT.headerSize + captured > len) return undefined;
+  const tailLen = Math.min(b.readUInt32LE(o + F.tail_len.offset), HTTP_TAIL_LEN);
+  const data = b.subarray(o + HTTP_EVENT.headerSize, o + HTTP_EVENT.headerSize + captured);
+  return {
+    tsNs: b.readBigUInt64LE(o + F.ts_ns.offset),
+    connId: b.readBigUInt64LE(o + F.conn_id.offset),
+    total: Number(b.readBigUInt64LE(o + F.total.offset)),
+    tgid: b.readUInt32LE(o + F.tgid.offset),
+    tid: b.readUInt32LE(o + F.tid.offset),
+    fd: b.readInt32LE(o + F.fd.offset),
+    kind: b.readUInt8(o + F.kind.offset) as EventKind,
+    direction: b.readUInt8(o + F.direction.offset) as Direction,
+    role: b.readUInt8(o + F.role.offset) as Role,
+    flags: b.readUInt8(o + F.flags.offset),
+    laddr: formatAddress(b, o + F.laddr.offset),
+    raddr: formatAddress(b, o + F.raddr.offset),
+    lport: b.readUInt16LE(o + F.lport.offset),
+    rport: b.readUInt16LE(o + F.rport.offset),
+    comm: cString(b, o + F.comm.offset, 16),
+    data,
+    tail: b.subarray(o + F.tail.offset, o + F.tail.offset + tailLen),
+  };
+}
+
+/** Calls fn for each record of a u32-length-framed batch; returns how many were malformed. */
+export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): number {
+  let bad = 0;
+  for (let o = 0; o + 4 <= batch.length;) {
+    const len = batch.readUInt32LE(o);
+    o += 4;
+    if (o + len > batch.length) return bad + 1;
+    const e = decodeHttpEvent(batch, o, len);
+    if (e) fn(e);
+    else bad++;
+    o += len;
+  }
+  return bad;
+}

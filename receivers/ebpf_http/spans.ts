@@ -1,0 +1,137 @@
+// Exchanges -> OTLP spans with the HTTP semantic conventions, grouped by process (resource).
+import { randomFillSync } from 'node:crypto';
+import * as os from 'node:os';
+
+import type { KernelClock } from '../../native/clock';
+import { processInfo } from '../../pipeline/ebpf/proc';
+import { SpanKind, StatusCode, type KeyValue, type ResourceSpans, type Span, type TracesData } from '../../pipeline/pdata';
+import { containerId } from './container';
+import { redactQuery, routeOf, parseTraceparent, splitTarget } from './route';
+import { Role } from './record';
+import type { Exchange } from './tracker';
+
+const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
+const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: v } });
+
+/** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids). */
+class IdSource {
+  private pool = Buffer.alloc(4096);
+  private pos = this.pool.length;
+
+  take(n: number): Buffer {
+    if (this.pos + n > this.pool.length) {
+      this.pool = Buffer.alloc(4096);
+      randomFillSync(this.pool);
+      this.pos = 0;
+    }
+    const b = this.pool.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+}
+
+export interface SpanOptions {
+  captureQuery: boolean;
+  scopeVersion: string;
+}
+
+/** "host:port" -> host, with IPv6 brackets removed. */
+function hostOnly(h: string): { host: string; port?: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(h) ?? /^([^:]+)(?::(\d+))?$/.exec(h);
+  if (!m) return { host: h };
+  return m[2] ? { host: m[1] as string, port: Number(m[2]) } : { host: m[1] as string };
+}
+
+export class SpanBuilder {
+  private readonly ids = new IdSource();
+  private readonly resources = new Map<number, KeyValue[]>();
+  private readonly hostName = os.hostname();
+
+  constructor(
+    private readonly clock: KernelClock,
+    private readonly opts: SpanOptions,
+  ) {}
+
+  span(x: Exchange): Span {
+    const req = x.request;
+    const res = x.response;
+    const server = x.conn.role === Role.SERVER;
+    const { path, query } = splitTarget(req.target);
+    const route = routeOf(path);
+    const attrs: KeyValue[] = [
+      str('http.request.method', req.method),
+      str('url.path', path),
+      str('http.route', route),
+      int('http.response.status_code', res.status),
+      str('network.protocol.name', 'http'),
+      str('network.protocol.version', res.version),
+      str('network.transport', 'tcp'),
+      str('network.peer.address', x.conn.raddr),
+      int('network.peer.port', x.conn.rport),
+    ];
+    if (this.opts.captureQuery && query !== undefined && query !== '') attrs.push(str('url.query', redactQuery(query)));
+    const host = req.headers.host ? hostOnly(req.headers.host) : undefined;
+    if (server) {
+      attrs.push(str('server.address', host?.host ?? x.conn.laddr), int('server.port', host?.port ?? x.conn.lport));
+      attrs.push(str('client.address', x.conn.raddr), int('client.port', x.conn.rport));
+    } else {
+      attrs.push(str('server.address', host?.host ?? x.conn.raddr), int('server.port', host?.port ?? x.conn.rport));
+      attrs.push(str('url.scheme', 'http'));
+    }
+    if (req.headers.userAgent) attrs.push(str('user_agent.original', req.headers.userAgent));
+    const error = res.status >= 500 || (!server && res.status >= 400);
+    const span: Span = {
+      traceId: this.ids.take(16),
+      spanId: this.ids.take(8),
+      name: `${req.method} ${route}`,
+      kind: server ? SpanKind.SERVER : SpanKind.CLIENT,
+      startTimeUnixNano: this.clock.toEpochLong(x.startNs),
+      endTimeUnixNano: this.clock.toEpochLong(x.endNs > x.startNs ? x.endNs : x.startNs),
+      attributes: attrs,
+      events: [],
+      links: [],
+      status: error ? { code: StatusCode.ERROR } : { code: StatusCode.UNSET },
+    };
+    if (server) {
+      const tp = parseTraceparent(req.headers.traceparent);
+      if (tp) {
+        span.traceId = tp.traceId;
+        span.parentSpanId = tp.parentSpanId;
+        span.flags = (tp.flags & 0xff) | 0x300; // W3C flags + "parent is remote" known and set
+        if (req.headers.tracestate) span.traceState = req.headers.tracestate;
+      }
+    }
+    return span;
+  }
+
+  /** Resource attributes of a process, read once per pid from /proc. */
+  resource(pid: number, comm = ''): KeyValue[] {
+    let r = this.resources.get(pid);
+    if (!r) {
+      const p = processInfo(pid, comm);
+      r = [int('process.pid', pid), str('process.executable.name', p.executableName), str('host.name', this.hostName)];
+      if (p.executablePath) r.push(str('process.executable.path', p.executablePath));
+      const cid = containerId(pid);
+      if (cid) r.push(str('container.id', cid));
+      if (this.resources.size > 4096) this.resources.clear(); // bounded: pids come and go
+      this.resources.set(pid, r);
+    }
+    return r;
+  }
+
+  /** Spans by pid -> one TracesData, a ResourceSpans per process. */
+  batch(byPid: Map<number, Span[]>): TracesData {
+    const resourceSpans: ResourceSpans[] = [];
+    for (const [pid, spans] of byPid) {
+      resourceSpans.push({
+        resource: { attributes: this.resource(pid) },
+        scopeSpans: [{ scope: { name: 'sonde/receiver/ebpf_http', version: this.opts.scopeVersion, attributes: [] }, spans }],
+      });
+    }
+    return { resourceSpans };
+  }
+
+  forget(pid: number): void {
+    this.resources.delete(pid);
+  }
+}

@@ -1,0 +1,433 @@
+// Per-connection HTTP/1.x tracking from syscall records: frames messages from byte counts (only
+// the first bytes of each syscall are captured), pairs requests and responses in order, and hands
+// complete exchanges on. What cannot be known is counted, never guessed:
+//  - a body's end is exact with Content-Length (byte counts) and with chunked encoding while the
+//    chunk-size lines fall inside captured bytes; otherwise the end of a chunked body is the
+//    syscall whose last bytes are "0\r\n\r\n" (the record's tail), else the next message start
+//    (counted as `end_inferred`);
+//  - a head cut by the capture size ends where the next message starts (`head_truncated`);
+//  - a connection joined mid-stream is "unsynced" until a response ends with no request left
+//    unanswered: requests seen before are dropped (`midstream`), so a response can never be paired
+//    with a request it does not answer (except when two or more requests were pipelined before
+//    Sonde started: documented, not detectable from the bytes).
+import { parseHead, responseHasNoBody, startKind, type MessageHead, type RequestHead, type ResponseHead } from './http1';
+import { CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from './record';
+
+/** One request and its response on one connection. */
+export interface Exchange {
+  conn: ConnInfo;
+  request: RequestHead;
+  response: ResponseHead;
+  /** kernel time of the request's first byte and of the response's last byte */
+  startNs: bigint;
+  endNs: bigint;
+}
+
+export interface ConnInfo {
+  id: bigint;
+  tgid: number;
+  /** the kernel's name of the thread that opened it (fallback when /proc has no process any more) */
+  comm: string;
+  role: Role.SERVER | Role.CLIENT;
+  laddr: string;
+  lport: number;
+  raddr: string;
+  rport: number;
+}
+
+/** Reasons counted by the tracker (self-metrics). */
+export type TrackerCount =
+  | 'requests' | 'responses' | 'exchanges'
+  | 'unmatched_response' | 'midstream_request' | 'skipped_out_of_sync'
+  | 'partial_closed_without_response' | 'partial_closed_mid_response' | 'partial_idle_timeout'
+  | 'partial_evicted' | 'partial_pending_overflow' | 'partial_upgraded' | 'partial_framing_lost'
+  | 'head_truncated' | 'end_inferred' | 'desync' | 'framing_lost';
+
+type Body =
+  | { kind: 'none' }
+  | { kind: 'length'; remaining: number }
+  | { kind: 'chunked'; phase: 'size' | 'data' | 'crlf' | 'trailers' | 'lost'; remaining: number; line: string }
+  /** the end is unknown: the next message start (or close) ends it */
+  | { kind: 'until_next' }
+  /** no length and not chunked (a response read until the connection closes) */
+  | { kind: 'until_close' };
+
+interface Message {
+  head?: MessageHead;
+  /** captured bytes of a head that continues in the next syscall */
+  partialHead?: Buffer;
+  startNs: bigint;
+  lastNs: bigint;
+  body: Body;
+  /** the request this response answers (undefined: unmatched, framed and discarded) */
+  request?: PendingRequest;
+}
+
+interface PendingRequest {
+  head: RequestHead;
+  startNs: bigint;
+}
+
+interface Stream {
+  /** the message being read, or undefined between messages */
+  msg?: Message;
+  /** out of sync: skip until a message start at a syscall boundary */
+  skipping: boolean;
+}
+
+interface Conn {
+  info: ConnInfo;
+  requests: Stream;
+  responses: Stream;
+  pending: PendingRequest[];
+  synced: boolean;
+  upgraded: boolean;
+  /** framing lost on a synced connection (a message start beyond the capture, bytes that are
+   * no message): nothing more on it is paired */
+  blind: boolean;
+  lastSeenMs: number;
+}
+
+export interface TrackerOptions {
+  maxConnections: number;
+  maxPendingRequests: number;
+  idleTimeoutMs: number;
+}
+
+const MAX_HEAD_BYTES = 16 * 1024;
+const CHUNK_END = Buffer.from('0\r\n\r\n', 'latin1');
+
+export class HttpTracker {
+  private readonly conns = new Map<bigint, Conn>();
+
+  constructor(
+    private readonly opts: TrackerOptions,
+    private readonly onExchange: (e: Exchange) => void,
+    private readonly count: (what: TrackerCount, n?: number) => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  /** Feeds one kernel record (its data buffer is only borrowed). */
+  handle(e: HttpEvent): void {
+    if (e.kind === EventKind.CLOSE) {
+      this.close(e.connId, 'close');
+      return;
+    }
+    if (e.kind !== EventKind.DATA || (e.role !== Role.SERVER && e.role !== Role.CLIENT)) return;
+    const c = this.conn(e);
+    if (c.upgraded || c.blind) return;
+    c.lastSeenMs = this.now();
+    const requestSide = (e.role === Role.SERVER) === (e.direction === Direction.RECV);
+    this.feed(c, requestSide ? c.requests : c.responses, requestSide, e);
+  }
+
+  private conn(e: HttpEvent): Conn {
+    let c = this.conns.get(e.connId);
+    if (c) return c;
+    if (this.conns.size >= this.opts.maxConnections) {
+      const oldest = this.conns.keys().next().value;
+      if (oldest !== undefined) this.close(oldest, 'evicted');
+    }
+    c = {
+      info: { id: e.connId, tgid: e.tgid, comm: e.comm, role: e.role as Role.SERVER | Role.CLIENT, laddr: e.laddr, lport: e.lport, raddr: e.raddr, rport: e.rport },
+      requests: { skipping: false },
+      responses: { skipping: false },
+      pending: [],
+      synced: (e.flags & CONN_MIDSTREAM) === 0,
+      upgraded: false,
+      blind: false,
+      lastSeenMs: this.now(),
+    };
+    this.conns.set(e.connId, c);
+    return c;
+  }
+
+  /** Walks the syscall's bytes: message starts, heads, bodies, as far as the counts go. */
+  private feed(c: Conn, s: Stream, requestSide: boolean, e: HttpEvent): void {
+    let pos = 0;
+    const total = e.total;
+    const data = e.data;
+    let guard = 0;
+    while (pos < total && guard++ < 1024) {
+      const m = s.msg;
+      if (m?.partialHead) {
+        pos = this.continueHead(c, s, m, requestSide, e);
+        continue;
+      }
+      if (!m || m.body.kind === 'none' || m.body.kind === 'until_next' || m.body.kind === 'until_close' || (m.body.kind === 'chunked' && m.body.phase === 'lost' && pos === 0)) {
+        const kind = pos < data.length ? startKind(data, pos) : undefined;
+        const expected = requestSide ? 'request' : 'response';
+        if (kind === expected) {
+          if (m) this.endMessage(c, s, m, requestSide, m.lastNs, m.body.kind === 'none' ? undefined : 'end_inferred');
+          s.skipping = false;
+          pos = this.beginMessage(c, s, requestSide, e, pos);
+          continue;
+        }
+        if (m && m.body.kind !== 'none') {
+          // the open-ended body goes on
+          m.lastNs = e.tsNs;
+          if (m.body.kind === 'chunked') this.checkChunkTail(c, s, m, requestSide, e);
+          return;
+        }
+        if (c.synced && (pos > 0 || !s.skipping)) {
+          // a message start we cannot see (beyond the capture) or bytes that start no message:
+          // what follows cannot be paired with certainty
+          this.blind(c);
+          return;
+        }
+        if (!s.skipping) this.count('skipped_out_of_sync');
+        s.skipping = true;
+        if (m) s.msg = undefined;
+        return;
+      }
+      pos = this.body(c, s, m, requestSide, e, pos);
+    }
+  }
+
+  private beginMessage(c: Conn, s: Stream, requestSide: boolean, e: HttpEvent, pos: number): number {
+    const m: Message = { startNs: e.tsNs, lastNs: e.tsNs, body: { kind: 'none' } };
+    s.msg = m;
+    const captured = e.data.length - pos;
+    const head = parseHead(e.data, pos);
+    if (head?.headLength !== undefined) {
+      this.headParsed(c, s, m, head, requestSide);
+      return pos + head.headLength;
+    }
+    if (e.data.length === e.total && captured <= MAX_HEAD_BYTES) {
+      // every byte is here: the head continues in the next syscall
+      m.partialHead = Buffer.from(e.data.subarray(pos));
+      return e.total;
+    }
+    // the capture cut the head: what it says so far is all there is
+    this.count('head_truncated');
+    if (head) this.headParsed(c, s, m, head, requestSide);
+    if (s.msg !== m) return e.total;
+    m.body = { kind: 'until_next' };
+    // the hidden rest may hold responses to the requests still waiting (pipelining): then
+    // nothing after can be paired with certainty
+    if (!requestSide && c.pending.length > 0 && c.synced) this.blind(c);
+    return e.total;
+  }
+
+  private continueHead(c: Conn, s: Stream, m: Message, requestSide: boolean, e: HttpEvent): number {
+    const prev = m.partialHead as Buffer;
+    const joined = Buffer.concat([prev, e.data]);
+    m.partialHead = undefined;
+    m.lastNs = e.tsNs;
+    const head = parseHead(joined);
+    if (head?.headLength !== undefined) {
+      this.headParsed(c, s, m, head, requestSide);
+      return head.headLength - prev.length;
+    }
+    if (e.data.length === e.total && joined.length <= MAX_HEAD_BYTES) {
+      m.partialHead = joined;
+      return e.total;
+    }
+    this.count('head_truncated');
+    if (head) this.headParsed(c, s, m, head, requestSide);
+    else s.msg = undefined;
+    if (s.msg) m.body = { kind: 'until_next' };
+    return e.total;
+  }
+
+  private blind(c: Conn): void {
+    c.blind = true;
+    this.count('framing_lost');
+    if (c.pending.length > 0) this.count('partial_framing_lost', c.pending.length);
+    c.pending = [];
+  }
+
+  /** A complete (or cut) head: pairing and body framing. */
+  private headParsed(c: Conn, s: Stream, m: Message, head: MessageHead, requestSide: boolean): void {
+    m.head = head;
+    if (head.type === 'request' && requestSide) {
+      this.count('requests');
+      m.body = requestBody(head);
+      if (!c.synced) {
+        this.count('midstream_request');
+      } else {
+        if (c.pending.length >= this.opts.maxPendingRequests) {
+          c.pending.shift();
+          this.count('partial_pending_overflow');
+        }
+        c.pending.push({ head, startNs: m.startNs });
+      }
+      if (m.body.kind === 'none') this.endMessage(c, s, m, true, m.lastNs);
+      return;
+    }
+    if (head.type === 'response' && !requestSide) {
+      const informational = head.status >= 100 && head.status < 200 && head.status !== 101;
+      if (!informational) {
+        this.count('responses');
+        m.request = c.pending.shift();
+        if (!m.request) {
+          this.count('unmatched_response');
+          if (c.synced) {
+            // a response nobody asked for on a tracked connection: records were lost
+            this.count('desync');
+            c.synced = false;
+          }
+        }
+      }
+      m.body = responseBody(head, m.request?.head.method);
+      if (head.status === 101 && m.request) {
+        // the connection switches protocols: this exchange ends here, the rest is not HTTP/1
+        this.endMessage(c, s, m, false, m.lastNs);
+        c.upgraded = true;
+        this.count('partial_upgraded', c.pending.length);
+        c.pending = [];
+        return;
+      }
+      if (m.body.kind === 'none') this.endMessage(c, s, m, false, m.lastNs);
+      return;
+    }
+    // a request on the response side or the reverse: not this connection's direction
+    s.msg = undefined;
+    s.skipping = true;
+    this.count('skipped_out_of_sync');
+  }
+
+  /** Consumes body bytes from `pos`; returns the new position. */
+  private body(c: Conn, s: Stream, m: Message, requestSide: boolean, e: HttpEvent, pos: number): number {
+    const b = m.body;
+    m.lastNs = e.tsNs;
+    if (b.kind === 'length') {
+      const n = Math.min(b.remaining, e.total - pos);
+      b.remaining -= n;
+      if (b.remaining === 0) this.endMessage(c, s, m, requestSide, e.tsNs);
+      return pos + n;
+    }
+    if (b.kind !== 'chunked') return e.total;
+    switch (b.phase) {
+      case 'data': {
+        const n = Math.min(b.remaining, e.total - pos);
+        b.remaining -= n;
+        if (b.remaining === 0) {
+          b.phase = 'crlf';
+          b.remaining = 2;
+        }
+        return pos + n;
+      }
+      case 'crlf': {
+        const n = Math.min(b.remaining, e.total - pos);
+        b.remaining -= n;
+        if (b.remaining === 0) b.phase = 'size';
+        return pos + n;
+      }
+      case 'size':
+      case 'trailers':
+        return this.chunkLine(c, s, m, b, requestSide, e, pos);
+      case 'lost':
+        this.checkChunkTail(c, s, m, requestSide, e);
+        return e.total;
+    }
+  }
+
+  /** A chunk-size or trailer line at `pos`, when it lies inside the captured bytes. */
+  private chunkLine(c: Conn, s: Stream, m: Message, b: Extract<Body, { kind: 'chunked' }>, requestSide: boolean, e: HttpEvent, pos: number): number {
+    const data = e.data;
+    if (pos >= data.length) {
+      // the line is beyond the capture: fall back to the body's last bytes
+      b.phase = 'lost';
+      this.checkChunkTail(c, s, m, requestSide, e);
+      return e.total;
+    }
+    const eol = data.indexOf('\r\n', pos, 'latin1');
+    if (eol < 0) {
+      if (data.length === e.total && b.line.length < 256) {
+        b.line += data.toString('latin1', pos); // the line goes on in the next syscall
+        return e.total;
+      }
+      b.phase = 'lost';
+      this.checkChunkTail(c, s, m, requestSide, e);
+      return e.total;
+    }
+    const line = b.line + data.toString('latin1', pos, eol);
+    b.line = '';
+    if (b.phase === 'trailers') {
+      if (line === '') this.endMessage(c, s, m, requestSide, e.tsNs);
+      return eol + 2;
+    }
+    const size = parseInt(line.split(';')[0]?.trim() ?? '', 16);
+    if (!Number.isFinite(size)) {
+      b.phase = 'lost';
+      this.checkChunkTail(c, s, m, requestSide, e);
+      return e.total;
+    }
+    if (size === 0) b.phase = 'trailers';
+    else {
+      b.phase = 'data';
+      b.remaining = size;
+    }
+    return eol + 2;
+  }
+
+  /** A chunked body whose framing was lost ends in the syscall whose bytes end with "0\r\n\r\n". */
+  private checkChunkTail(c: Conn, s: Stream, m: Message, requestSide: boolean, e: HttpEvent): void {
+    const last = e.data.length === e.total ? e.data : e.tail;
+    if (last.length >= CHUNK_END.length && last.subarray(last.length - CHUNK_END.length).equals(CHUNK_END)) {
+      this.endMessage(c, s, m, requestSide, e.tsNs);
+    }
+  }
+
+  /** A message is complete: a response completes its exchange. */
+  private endMessage(c: Conn, s: Stream, m: Message, requestSide: boolean, endNs: bigint, reason?: TrackerCount): void {
+    if (s.msg === m) s.msg = undefined;
+    if (reason) this.count(reason);
+    if (requestSide || !m.head || m.head.type !== 'response') return;
+    const head = m.head;
+    if (head.status >= 100 && head.status < 200 && head.status !== 101) return;
+    if (!m.request) {
+      // an unmatched response ended: with nothing left unanswered the streams are aligned again
+      if (!c.synced && c.pending.length === 0 && !c.requests.msg) c.synced = true;
+      return;
+    }
+    this.count('exchanges');
+    this.onExchange({ conn: c.info, request: m.request.head, response: head, startNs: m.request.startNs, endNs });
+  }
+
+  /** The connection ended (close record, eviction, idle timeout). */
+  private close(id: bigint, why: 'close' | 'evicted' | 'idle'): void {
+    const c = this.conns.get(id);
+    if (!c) return;
+    this.conns.delete(id);
+    if (c.blind || c.upgraded) return;
+    const m = c.responses.msg;
+    if (m && !m.partialHead && (m.body.kind === 'until_close' || m.body.kind === 'until_next') && why === 'close') {
+      this.endMessage(c, c.responses, m, false, m.lastNs, m.body.kind === 'until_next' ? 'end_inferred' : undefined);
+    } else if (m?.request) {
+      this.count(why === 'close' ? 'partial_closed_mid_response' : why === 'idle' ? 'partial_idle_timeout' : 'partial_evicted');
+    }
+    if (c.pending.length > 0) {
+      this.count(why === 'close' ? 'partial_closed_without_response' : why === 'idle' ? 'partial_idle_timeout' : 'partial_evicted', c.pending.length);
+    }
+  }
+
+  /** Forgets connections silent for longer than the idle timeout. */
+  sweep(): void {
+    const limit = this.now() - this.opts.idleTimeoutMs;
+    for (const [id, c] of this.conns) if (c.lastSeenMs < limit) this.close(id, 'idle');
+  }
+
+  /** Counts what is still open as partial (shutdown). */
+  clear(): void {
+    for (const id of [...this.conns.keys()]) this.close(id, 'idle');
+  }
+}
+
+function requestBody(h: RequestHead): Body {
+  if (h.headers.chunked) return { kind: 'chunked', phase: 'size', remaining: 0, line: '' };
+  if (h.headers.contentLength !== undefined && h.headers.contentLength > 0) return { kind: 'length', remaining: h.headers.contentLength };
+  return { kind: 'none' };
+}
+
+function responseBody(h: ResponseHead, method: string | undefined): Body {
+  if (responseHasNoBody(h.status, method)) return { kind: 'none' };
+  if (h.headers.chunked) return { kind: 'chunked', phase: 'size', remaining: 0, line: '' };
+  if (h.headers.contentLength !== undefined) return h.headers.contentLength > 0 ? { kind: 'length', remaining: h.headers.contentLength } : { kind: 'none' };
+  return { kind: 'until_close' };
+}

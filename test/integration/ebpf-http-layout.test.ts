@@ -1,0 +1,99 @@
+// struct http_capture_event (bpf/http_capture.h) = receivers/ebpf_http/record.ts: sizes and offsets
+// as the host C compiler lays them out and as the BPF compiler did (the object's BTF); and the
+// decoder reads a hand-built record back.
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+import { bpfObjectPath } from '../../native/index';
+import { decodeHttpEvent, forEachHttpEvent, HTTP_CAPTURE_MAX, HTTP_EVENT, HTTP_TAIL_LEN } from '../../receivers/ebpf_http/record';
+import { buildC, ensureEbpfBuild, ROOT } from '../helpers/ebpf';
+
+const FIELDS = Object.entries(HTTP_EVENT.fields);
+
+function layoutProgram(): string {
+  const fields = FIELDS.map(([f]) => `printf(",\\"${f}\\":%zu", offsetof(struct http_capture_event, ${f}));`).join('\n  ');
+  return `#include <stddef.h>
+#include <stdio.h>
+#include "http_capture.h"
+int main(void) {
+  printf("{\\"size\\":%zu,\\"data\\":%zu,\\"max\\":%d,\\"tailmax\\":%d", sizeof(struct http_capture_event),
+         offsetof(struct http_capture_event, data), HTTP_CAPTURE_MAX, HTTP_TAIL_LEN);
+  ${fields}
+  printf("}\\n");
+  return 0;
+}
+`;
+}
+
+describe('eBPF record layout: bpf/http_capture.h = receivers/ebpf_http/record.ts', function () {
+  before(function () {
+    ensureEbpfBuild();
+  });
+
+  it('matches the host C compiler (sizeof/offsetof, constants)', function () {
+    const bin = buildC('http-layout', layoutProgram(), ['-O0', `-I${path.join(ROOT, 'bpf')}`]);
+    const m = JSON.parse(execFileSync(bin, { encoding: 'utf8' })) as Record<string, number>;
+    assert.equal(m['size'], HTTP_EVENT.size);
+    assert.equal(m['data'], HTTP_EVENT.headerSize);
+    assert.equal(m['max'], HTTP_CAPTURE_MAX);
+    assert.equal(m['tailmax'], HTTP_TAIL_LEN);
+    for (const [f, spec] of FIELDS) assert.equal(m[f], spec.offset, `offsetof(${f})`);
+  });
+
+  it('matches the BPF object’s BTF, field for field', function () {
+    const raw = execFileSync('bpftool', ['btf', 'dump', 'file', bpfObjectPath('http_capture'), 'format', 'raw'], { encoding: 'utf8' });
+    const lines = raw.split('\n');
+    const at = lines.findIndex((l) => /^\[\d+\] STRUCT 'http_capture_event' /.test(l));
+    assert.ok(at >= 0, 'struct http_capture_event in the BTF');
+    assert.match(lines[at] as string, new RegExp(`size=${HTTP_EVENT.size} `));
+    const btf: Record<string, number> = {};
+    for (const l of lines.slice(at + 1)) {
+      const m = /^\s+'(\w+)' type_id=\d+ bits_offset=(\d+)/.exec(l);
+      if (!m) break;
+      btf[m[1] as string] = Number(m[2]) / 8;
+    }
+    const ts = Object.fromEntries(FIELDS.map(([f, s]) => [f, s.offset]));
+    assert.deepEqual(btf, { ...ts, data: HTTP_EVENT.headerSize });
+  });
+
+  it('header is a multiple of 8 and its fields cover every byte', function () {
+    const width = { u8: 1, u16: 2, u32: 4, s32: 4, u64: 8, 'u8[16]': 16 } as const;
+    assert.equal(HTTP_EVENT.headerSize % 8, 0);
+    assert.equal(FIELDS.reduce((s, [, f]) => s + width[f.type], 0), HTTP_EVENT.headerSize);
+  });
+
+  it('decodes a length-framed record (v4-mapped addresses, data, tail, comm)', function () {
+    const F = HTTP_EVENT.fields;
+    const data = Buffer.from('GET / HTTP/1.1\r\n\r\n');
+    const rec = Buffer.alloc(HTTP_EVENT.headerSize + data.length);
+    rec.writeBigUInt64LE(123n, F.ts_ns.offset);
+    rec.writeBigUInt64LE(7n, F.conn_id.offset);
+    rec.writeBigUInt64LE(999n, F.total.offset);
+    rec.writeUInt32LE(42, F.tgid.offset);
+    rec.writeUInt32LE(data.length, F.captured.offset);
+    Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]).copy(rec, F.laddr.offset);
+    Buffer.from('20010db8000000000000000000000001', 'hex').copy(rec, F.raddr.offset);
+    rec.writeUInt16LE(8080, F.lport.offset);
+    rec.writeUInt8(1, F.kind.offset);
+    rec.writeUInt32LE(5, F.tail_len.offset);
+    Buffer.from('0\r\n\r\n').copy(rec, F.tail.offset);
+    Buffer.from('nginx\0').copy(rec, F.comm.offset);
+    data.copy(rec, HTTP_EVENT.headerSize);
+    const framed = Buffer.alloc(4 + rec.length);
+    framed.writeUInt32LE(rec.length);
+    rec.copy(framed, 4);
+    const got: unknown[] = [];
+    assert.equal(forEachHttpEvent(framed, (e) => got.push(e)), 0);
+    const e = decodeHttpEvent(rec, 0, rec.length);
+    assert.ok(e);
+    assert.equal(got.length, 1);
+    assert.equal(e.laddr, '127.0.0.1');
+    assert.equal(e.raddr, '2001:db8::1');
+    assert.equal(e.total, 999);
+    assert.equal(e.comm, 'nginx');
+    assert.equal(e.data.toString(), data.toString());
+    assert.equal(e.tail.toString(), '0\r\n\r\n');
+    assert.equal(decodeHttpEvent(rec, 0, HTTP_EVENT.headerSize - 1), undefined, 'short record');
+  });
+});

@@ -1,0 +1,383 @@
+// The ebpf_http receiver against real peers on loopback: Debian's nginx (test/helpers/nginx.ts)
+// driven by curl and by a Node keep-alive client, Node servers for chunked and broken responses,
+// a raw socket for pipelining. Every peer is a child process: Sonde never observes itself.
+import * as assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+import type { ComponentTelemetry, Host, Settings } from '../../pipeline/component';
+import { readConfig } from '../../pipeline/config/schema';
+import type { Logger, LogFields } from '../../pipeline/logger';
+import { idToHex, SpanKind, StatusCode, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
+import { ebpfHttpReceiverFactory } from '../../receivers/ebpf_http';
+import { EbpfHttpReceiver } from '../../receivers/ebpf_http/receiver';
+import { ensureEbpfBuild } from '../helpers/ebpf';
+import { startNginx, type Nginx } from '../helpers/nginx';
+
+// ---- harness ---------------------------------------------------------------------------------
+
+class RecordingTelemetry implements ComponentTelemetry {
+  readonly counts = new Map<string, number>();
+  accepted(): void {}
+  refused(): void {}
+  dropped(): void {}
+  sent(): void {}
+  failed(): void {}
+  observeGauge(): void {}
+  count(name: string, value: number, attributes?: Record<string, string>): void {
+    const k = attributes?.['reason'] ? `${name}:${attributes['reason']}` : name;
+    this.counts.set(k, (this.counts.get(k) ?? 0) + value);
+  }
+  get(k: string): number {
+    return this.counts.get(k) ?? 0;
+  }
+}
+
+/** Keeps every log line, to prove secrets never reach one. */
+class RecordingLogger implements Logger {
+  constructor(readonly lines: string[] = []) {}
+  private add(level: string, msg: string, f?: LogFields): void { this.lines.push(JSON.stringify({ level, msg, ...f })); }
+  debug(m: string, f?: LogFields): void { this.add('debug', m, f); }
+  info(m: string, f?: LogFields): void { this.add('info', m, f); }
+  warn(m: string, f?: LogFields): void { this.add('warn', m, f); }
+  error(m: string, f?: LogFields): void { this.add('error', m, f); }
+  with(): Logger { return this; }
+}
+
+const host: Host = {
+  getExtension: () => undefined,
+  reportFatalError: () => undefined,
+  describe: () => ({ pipelines: [], components: [] }),
+  stats: () => [],
+};
+
+interface CapturedSpan {
+  pid: number;
+  exe: string;
+  span: Span;
+}
+
+interface Harness {
+  receiver: EbpfHttpReceiver;
+  spans: CapturedSpan[];
+  telemetry: RecordingTelemetry;
+  logger: RecordingLogger;
+}
+
+async function startReceiver(raw: Record<string, unknown>): Promise<Harness> {
+  const { value, issues } = readConfig(ebpfHttpReceiverFactory.config, raw);
+  const errors = [...issues, ...(ebpfHttpReceiverFactory.validate?.(value) ?? [])].filter((i) => i.severity === 'error');
+  assert.deepEqual(errors, []);
+  const telemetry = new RecordingTelemetry();
+  const logger = new RecordingLogger();
+  const settings: Settings = { id: 'ebpf_http', kind: 'receiver', logger, telemetry, buildInfo: { command: 'sonde', version: 'test' } };
+  const spans: CapturedSpan[] = [];
+  const consume = async (d: TracesData): Promise<void> => {
+    for (const rs of d.resourceSpans) {
+      const pid = Number(attr(rs.resource?.attributes, 'process.pid')?.intValue);
+      const exe = attr(rs.resource?.attributes, 'process.executable.name')?.stringValue ?? '';
+      for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ pid, exe, span });
+    }
+  };
+  const r = ebpfHttpReceiverFactory.create(settings, value, { traces: { consume } });
+  assert.ok(r instanceof EbpfHttpReceiver);
+  await r.start(host);
+  return { receiver: r, spans, telemetry, logger };
+}
+
+const attr = (attrs: KeyValue[] | undefined, key: string): AnyValue | undefined => attrs?.find((a) => a.key === key)?.value;
+const sattr = (s: Span, key: string): string | undefined => attr(s.attributes, key)?.stringValue;
+const iattr = (s: Span, key: string): number | undefined => {
+  const v = attr(s.attributes, key)?.intValue;
+  return v === undefined ? undefined : Number(v);
+};
+
+/** Waits (bounded) until `cond` holds over the spans delivered so far; never asserts time. */
+async function until(h: Harness, cond: () => boolean, limitMs = 20_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    await h.receiver.flush();
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await h.receiver.flush();
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { maxBuffer: 64 << 20, encoding: 'latin1' }, (err, out, stderr) => (err ? reject(new Error(`${cmd}: ${err.message} ${stderr}`)) : resolve(out)));
+  });
+}
+
+/** A node child running `src`; resolves once it printed "READY <port>". */
+async function nodeChild(src: string, args: string[] = []): Promise<{ child: ChildProcess; port: number; out: Promise<string> }> {
+  const child = spawn(process.execPath, ['-e', src, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let buf = '';
+  const out = new Promise<string>((resolve) => child.once('close', () => resolve(buf)));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      const m = /READY (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (c) => reject(new Error(`node child exited ${String(c)}: ${buf}`)));
+  });
+  return { child, port, out };
+}
+
+function kill(c: ChildProcess | undefined): void {
+  if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+}
+
+const duration = (s: Span): number => Number(BigInt(s.endTimeUnixNano?.toString() ?? '0') - BigInt(s.startTimeUnixNano?.toString() ?? '0'));
+
+// ---- tests -----------------------------------------------------------------------------------
+
+describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
+  this.timeout(120_000);
+  let nginx: Nginx;
+  const running: Harness[] = [];
+  const children: ChildProcess[] = [];
+
+  before(async function () {
+    ensureEbpfBuild();
+    nginx = await startNginx();
+  });
+
+  after(async function () {
+    await nginx?.stop();
+  });
+
+  afterEach(async function () {
+    for (const h of running.splice(0)) await h.receiver.shutdown();
+    for (const c of children.splice(0)) kill(c);
+  });
+
+  async function receiver(raw: Record<string, unknown>): Promise<Harness> {
+    const h = await startReceiver(raw);
+    running.push(h);
+    return h;
+  }
+
+  it('nginx + 10 curl processes x 100 keep-alive URLs: exactly 1 000 SERVER and 1 000 CLIENT spans, right method/path/status', async function () {
+    const h = await receiver({ ports: [nginx.port] });
+    const expected = new Map<string, number>(); // "path status" -> count
+    const urls: string[][] = [];
+    for (let p = 0; p < 10; p++) {
+      const list: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const n = p * 100 + i;
+        // mostly 200s; every 10th a 404, every 25th a 500 (nginx closes after a 500: new connections)
+        const [path, status] = n % 25 === 0 ? [`/error/${n}`, 500] : n % 10 === 0 ? [`/missing/${n}`, 404] : [`/users/${n}`, 200];
+        list.push(`http://127.0.0.1:${nginx.port}${path}`);
+        expected.set(`${path} ${status}`, (expected.get(`${path} ${status}`) ?? 0) + 1);
+      }
+      urls.push(list);
+    }
+    const outs = await Promise.all(urls.map((list) => run('curl', ['-s', '-w', '%{http_code}\n', ...list.flatMap((u) => ['-o', '/dev/null', u])])));
+    assert.equal(outs.join('').trim().split('\n').length, 1000, 'curl made 1 000 requests');
+    const server = (): CapturedSpan[] => h.spans.filter((s) => s.span.kind === SpanKind.SERVER && iattr(s.span, 'server.port') === nginx.port);
+    const client = (): CapturedSpan[] => h.spans.filter((s) => s.span.kind === SpanKind.CLIENT && s.exe === 'curl');
+    await until(h, () => server().length >= 1000 && client().length >= 1000);
+
+    const sv = server();
+    assert.equal(sv.length, 1000, `SERVER spans: ${sv.length}; counts ${JSON.stringify([...h.telemetry.counts])}`);
+    assert.ok(sv.every((s) => s.exe === 'nginx'), 'server spans come from nginx');
+    const got = new Map<string, number>();
+    for (const { span } of sv) {
+      assert.equal(sattr(span, 'http.request.method'), 'GET');
+      assert.ok(duration(span) > 0, 'positive duration');
+      const status = iattr(span, 'http.response.status_code') as number;
+      const k = `${sattr(span, 'url.path') ?? ''} ${status}`;
+      got.set(k, (got.get(k) ?? 0) + 1);
+      assert.equal(span.status?.code, status >= 500 ? StatusCode.ERROR : StatusCode.UNSET);
+      assert.equal(sattr(span, 'client.address'), '127.0.0.1');
+      assert.ok(/^GET \/(users|missing|error)\/\{id\}$/.test(span.name ?? ''), span.name);
+      assert.ok(sattr(span, 'user_agent.original')?.startsWith('curl/'));
+    }
+    assert.deepEqual([...got].sort(), [...expected].sort(), 'each request seen once, with its path and status');
+
+    const cl = client();
+    assert.equal(cl.length, 1000, `CLIENT spans from curl: ${cl.length}`);
+    const cgot = new Map<string, number>();
+    for (const { span } of cl) {
+      const status = iattr(span, 'http.response.status_code') as number;
+      const k = `${sattr(span, 'url.path') ?? ''} ${status}`;
+      cgot.set(k, (cgot.get(k) ?? 0) + 1);
+      assert.ok(duration(span) > 0);
+      assert.equal(span.status?.code, status >= 400 ? StatusCode.ERROR : StatusCode.UNSET, 'client: 4xx and 5xx are errors');
+      assert.equal(iattr(span, 'server.port'), nginx.port);
+    }
+    assert.deepEqual([...cgot].sort(), [...expected].sort());
+    assert.equal(h.telemetry.get('http_dropped:ring_buffer_full'), 0);
+  });
+
+  it('a Node http.Agent keep-alive client making 1 000 requests: 1 000 CLIENT spans', async function () {
+    const h = await receiver({ ports: [nginx.port] });
+    const src = `
+      const http = require('http');
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+      const port = Number(process.argv[1]);
+      let done = 0, started = 0;
+      function one() {
+        if (started >= 1000) return;
+        const n = started++;
+        http.get({ host: '127.0.0.1', port, path: '/users/' + n, agent }, (res) => {
+          res.resume();
+          res.on('end', () => { if (++done === 1000) { agent.destroy(); console.log('READY 0'); } else one(); });
+        }).on('error', (e) => { console.error(e); process.exit(1); });
+      }
+      for (let i = 0; i < 4; i++) one();
+    `;
+    const c = await nodeChild(src, [String(nginx.port)]);
+    children.push(c.child);
+    await c.out;
+    const pid = c.child.pid as number;
+    const mine = (): CapturedSpan[] => h.spans.filter((s) => s.pid === pid);
+    await until(h, () => mine().length >= 1000);
+    const spans = mine();
+    assert.equal(spans.length, 1000);
+    assert.ok(spans.every((s) => s.span.kind === SpanKind.CLIENT && iattr(s.span, 'http.response.status_code') === 200));
+    assert.deepEqual(spans.map((s) => sattr(s.span, 'url.path')).sort(), Array.from({ length: 1000 }, (_, i) => `/users/${i}`).sort());
+    assert.ok(spans.every((s) => s.span.name === 'GET /users/{id}' && duration(s.span) > 0));
+  });
+
+  it('a request carrying traceparent: the SERVER span joins that trace', async function () {
+    const h = await receiver({ ports: [nginx.port] });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parent = '00f067aa0ba902b7';
+    await run('curl', ['-s', '-o', '/dev/null', '-H', `traceparent: 00-${traceId}-${parent}-01`, `http://127.0.0.1:${nginx.port}/ok`]);
+    const server = (): CapturedSpan[] => h.spans.filter((s) => s.span.kind === SpanKind.SERVER);
+    await until(h, () => server().length >= 1);
+    assert.equal(server().length, 1);
+    const span = (server()[0] as CapturedSpan).span;
+    assert.equal(idToHex(span.traceId), traceId);
+    assert.equal(idToHex(span.parentSpanId), parent);
+    // the client span starts a new trace (joining is a processor's job)
+    const cl = h.spans.find((s) => s.span.kind === SpanKind.CLIENT);
+    assert.ok(cl);
+    assert.notEqual(idToHex(cl.span.traceId), traceId);
+  });
+
+  it('privacy: Authorization and Cookie values reach no span and no log; query secrets redacted when opted in', async function () {
+    const h = await receiver({ ports: [nginx.port], capture_query: true });
+    await run('curl', ['-s', '-o', '/dev/null', '-H', 'Authorization: Bearer SEKRET-AUTH-9431', '-H', 'Cookie: session=SEKRET-COOKIE-7719',
+      `http://127.0.0.1:${nginx.port}/users/7?page=2&token=SEKRET-TOKEN-1&api_key=SEKRET-KEY-2`]);
+    await until(h, () => h.spans.length >= 2);
+    assert.equal(h.spans.length, 2);
+    const text = JSON.stringify(h.spans.map((s) => s.span)) + h.logger.lines.join('\n');
+    for (const secret of ['SEKRET-AUTH', 'SEKRET-COOKIE', 'SEKRET-TOKEN', 'SEKRET-KEY', 'Bearer', 'session=']) assert.ok(!text.includes(secret), `${secret} leaked`);
+    for (const { span } of h.spans) assert.equal(sattr(span, 'url.query'), 'page=2&token=REDACTED&api_key=REDACTED');
+
+    // off by default: no url.query at all
+    const h2 = await receiver({ ports: [nginx.port] });
+    await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${nginx.port}/users/8?page=3`]);
+    await until(h2, () => h2.spans.length >= 2);
+    assert.ok(h2.spans.every((s) => sattr(s.span, 'url.query') === undefined && sattr(s.span, 'url.path') === '/users/8'));
+  });
+
+  const PIPELINE_C = `
+      const net = require('net');
+      const s = net.connect(Number(process.argv[1]), '127.0.0.1', () => {
+        let req = '';
+        for (const p of ['/users/1', '/missing/2', '/users/3', '/ok', '/users/5']) req += 'GET ' + p + ' HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n';
+        s.write(req);
+      });
+      let got = '';
+      s.on('data', (d) => { got += d; if ((got.match(/HTTP\\/1\\.1 /g) || []).length === 5) { s.end(); console.log('READY 0'); } });
+    `;
+  const PIPELINED = [['/users/1', 200], ['/missing/2', 404], ['/users/3', 200], ['/ok', 200], ['/users/5', 200]];
+
+  async function pipeline(h: Harness): Promise<{ server: Span[]; client: Span[] }> {
+    const c = await nodeChild(PIPELINE_C, [String(nginx.port)]);
+    children.push(c.child);
+    await c.out;
+    const server = (): Span[] => h.spans.filter((s) => s.span.kind === SpanKind.SERVER).map((s) => s.span);
+    const client = (): Span[] => h.spans.filter((s) => s.pid === c.child.pid).map((s) => s.span);
+    await until(h, () => server().length >= 5 && client().length >= 5, 3000);
+    return { server: server(), client: client() };
+  }
+
+  it('pipelined requests on one raw socket: paired in order when the capture holds them', async function () {
+    const h = await receiver({ ports: [nginx.port], capture_bytes: 4096 });
+    const { server, client } = await pipeline(h);
+    for (const spans of [server, client]) {
+      assert.equal(spans.length, 5);
+      const seen = spans.map((s) => [sattr(s, 'url.path'), iattr(s, 'http.response.status_code')]).sort();
+      assert.deepEqual(seen, [...PIPELINED].sort());
+    }
+  });
+
+  it('pipelined responses beyond a small capture: fewer spans, counted, never a wrong pairing', async function () {
+    const h = await receiver({ ports: [nginx.port], capture_bytes: 128 });
+    const { server, client } = await pipeline(h);
+    await h.receiver.shutdown();
+    const want = new Map(PIPELINED.map(([p, st]) => [p, st]));
+    for (const s of [...server, ...client]) assert.equal(iattr(s, 'http.response.status_code'), want.get(sattr(s, 'url.path') ?? ''), 'a span pairs a request with its own response');
+    // heads cut by the capture are counted; requests hidden behind them cannot be (see tracker.ts)
+    assert.ok(server.length + client.length < 10);
+    assert.ok(h.telemetry.get('http_framing:head_truncated') > 0, JSON.stringify([...h.telemetry.counts]));
+  });
+
+  it('a 5 MB chunked response from a Node server, then a second request on the same connection', async function () {
+    const src = `
+      const http = require('http');
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const srv = http.createServer((req, res) => {
+        if (req.url === '/big') {
+          res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+          let left = 80; // 80 x 64 KiB = 5 MiB
+          const more = () => { while (left > 0) { left--; if (!res.write(chunk)) return res.once('drain', more); } res.end(); };
+          more();
+        } else { res.end('small'); }
+      });
+      srv.keepAliveTimeout = 60000;
+      srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
+    `;
+    const c = await nodeChild(src);
+    children.push(c.child);
+    const h = await receiver({ ports: [c.port] });
+    const out = await run('curl', ['-s', '-w', '%{size_download}\n', '-o', '/dev/null', `http://127.0.0.1:${c.port}/big`, '-o', '/dev/null', `http://127.0.0.1:${c.port}/after/1`]);
+    assert.deepEqual(out.trim().split('\n'), ['5242880', '5']);
+    const server = (): Span[] => h.spans.filter((s) => s.span.kind === SpanKind.SERVER).map((s) => s.span);
+    const client = (): Span[] => h.spans.filter((s) => s.span.kind === SpanKind.CLIENT).map((s) => s.span);
+    await until(h, () => server().length >= 2 && client().length >= 2);
+    for (const spans of [server(), client()]) {
+      assert.equal(spans.length, 2, JSON.stringify([...h.telemetry.counts]));
+      const byPath = new Map(spans.map((s) => [sattr(s, 'url.path'), s]));
+      assert.equal(iattr(byPath.get('/big') as Span, 'http.response.status_code'), 200);
+      assert.equal(iattr(byPath.get('/after/1') as Span, 'http.response.status_code'), 200);
+      // the big response ends with its last byte, before the second request starts
+      const big = byPath.get('/big') as Span;
+      const after = byPath.get('/after/1') as Span;
+      assert.ok(BigInt(big.endTimeUnixNano?.toString() ?? '0') <= BigInt(after.startTimeUnixNano?.toString() ?? '0'));
+      assert.ok(duration(big) > 0);
+    }
+  });
+
+  it('a connection closed mid-response: a counted partial, no span, and the next connection is fine', async function () {
+    const src = `
+      const net = require('net');
+      const srv = net.createServer((s) => {
+        s.once('data', (d) => {
+          if (String(d).startsWith('GET /broken')) {
+            s.write('HTTP/1.1 200 OK\\r\\nContent-Length: 100000\\r\\n\\r\\n' + 'y'.repeat(1000));
+            setTimeout(() => s.destroy(), 20);
+          } else {
+            s.end('HTTP/1.1 204 No Content\\r\\n\\r\\n');
+          }
+        });
+      });
+      srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
+    `;
+    const c = await nodeChild(src);
+    children.push(c.child);
+    const h = await receiver({ ports: [c.port] });
+    await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${c.port}/broken`]).catch(() => '');
+    await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${c.port}/fine`]);
+    await until(h, () => h.spans.length >= 2 && h.telemetry.get('http_partial:closed_mid_response') >= 2);
+    assert.deepEqual(h.spans.map((s) => `${s.span.kind} ${sattr(s.span, 'url.path') ?? ''} ${iattr(s.span, 'http.response.status_code') ?? 0}`).sort(), [
+      `${SpanKind.SERVER} /fine 204`, `${SpanKind.CLIENT} /fine 204`].sort());
+    assert.equal(h.telemetry.get('http_partial:closed_mid_response'), 2, 'server and client side each count one');
+  });
+});
