@@ -18,6 +18,7 @@ const RETRYABLE = new Set([
 ]);
 
 const GZIP = 2; // grpc-js CompressionAlgorithms.gzip
+const MAX_RECONNECT_BACKOFF_MS = 5000;
 
 export class GrpcTransport implements Transport {
   private client: grpc.Client | undefined;
@@ -40,6 +41,9 @@ export class GrpcTransport implements Transport {
       'grpc.primary_user_agent': `${this.settings.buildInfo.command}/${this.settings.buildInfo.version}`,
       // Batches can exceed the 4 MiB default the receiving side may allow; let the server judge.
       'grpc.max_send_message_length': -1,
+      // retry_on_failure already backs off; grpc-js's own reconnect backoff (up to 120 s) would
+      // only delay delivery long after the backend is back.
+      'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS,
     };
     if (this.config.compression === 'gzip') options['grpc.default_compression_algorithm'] = GZIP;
     const name = this.config.tls.server_name_override;

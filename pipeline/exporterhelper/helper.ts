@@ -111,7 +111,7 @@ export class ExporterHelper implements Component {
       throw withContext(`${this.settings.id}: enqueue ${signal}`, err);
     }
     for (;;) {
-      const r = lane.queue.offer(item);
+      const r = this.offer(signal, items, lane, item);
       if (r === 'ok') return;
       if (!this.opts.queue.block_on_overflow || !this.running) {
         this.settings.telemetry.refused(signal, items);
@@ -119,6 +119,16 @@ export class ExporterHelper implements Component {
       }
       await lane.queue.spaceAvailable();
       if (!this.running) throw this.notRunning(signal, items);
+    }
+  }
+
+  private offer(signal: Signal, items: number, lane: Lane<Signal>, item: unknown): 'ok' | 'full' | 'disk_full' {
+    try {
+      return lane.queue.offer(item);
+    } catch (err) {
+      // A queue file that cannot be written (ENOSPC, EIO): refuse for now, the sender keeps it.
+      this.settings.telemetry.refused(signal, items);
+      throw new RetryableError(`${this.settings.id}: persistent queue write failed: ${errorMessage(err)}`, { cause: err });
     }
   }
 
@@ -172,7 +182,7 @@ export class ExporterHelper implements Component {
         // Passed its checksum yet is not a request: skip it, counted, rather than stop the queue.
         this.settings.telemetry.dropped(signal, 1, 'corrupt_record');
         this.failures.note(signal, 'corrupt_record', 1, errorMessage(err));
-        taken.ack();
+        this.ack(signal, taken);
         continue;
       }
       const items = countItems(signal, data);
@@ -182,7 +192,16 @@ export class ExporterHelper implements Component {
         if (outcome.reason === 'shutdown' && lane.persistent) continue;
         this.drop(signal, items, outcome.reason, outcome.error);
       }
+      this.ack(signal, taken);
+    }
+  }
+
+  /** An ack that cannot be written only means the batch is sent again after a restart. */
+  private ack(signal: Signal, taken: { ack(): void }): void {
+    try {
       taken.ack();
+    } catch (err) {
+      this.failures.note(signal, 'ack_write_failed', 0, errorMessage(err));
     }
   }
 
