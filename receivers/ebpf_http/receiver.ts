@@ -84,7 +84,7 @@ export class EbpfHttpReceiver implements Component {
     if (this.stopped) throw this.fail('started after shutdown');
     const missing = missingCapabilities();
     if (missing.length > 0) {
-      throw this.fail(`cannot trace HTTP without ${missing.join(' and ')} (pid ${process.pid}, uid ${process.getuid?.() ?? -1}): ${permissionHint()}`);
+      throw this.fail(`cannot load its eBPF programs (pid ${process.pid}): ${permissionHint()}`);
     }
     const report = await probeFeatures();
     if (!report.addon.loaded) throw this.fail(`the eBPF addon is not available: ${report.addon.error ?? ''}`);
