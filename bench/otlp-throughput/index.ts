@@ -2,13 +2,16 @@
 // gRPC out), pinned to one core, fed pre-encoded 1000-span requests from this process (pinned
 // to the other core), which also runs the sink that counts what comes out. Baseline, in the same
 // run: decoding and re-encoding the same payloads with the same protobuf code in one process,
-// with nothing else (the ceiling for any pipeline built on this codec).
+// with nothing else (the ceiling for any pipeline built on this codec). Details also carry a codec
+// micro-bench (the hand-written codec Sonde uses against protobufjs over the same schema, same
+// payloads) and this process's own CPU, which says when the sender/sink side is the limit.
 import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import Long from 'long';
 import { Reader } from 'protobufjs/minimal';
 import { codecs } from '../../pipeline/otlp/codec';
+import { otlpType } from '../../pipeline/otlp/schema';
 import { otlpGrpcRawServices, otlpGrpcServiceNames } from '../../pipeline/otlp/grpc';
 import type { KeyValue, Span, TracesData } from '../../pipeline/pdata';
 import { freePort, startSonde } from '../../test/helpers/sonde-process';
@@ -58,6 +61,34 @@ function baseline(payloads: Uint8Array[], seconds: number): number {
     }
   }
   return spans / (Number(process.hrtime.bigint() - t0) / 1e9);
+}
+
+/** spans/s of one codec step over the payloads for about `seconds`. */
+function rate(payloads: Uint8Array[], seconds: number, step: (p: Uint8Array, i: number) => unknown): number {
+  for (let i = 0; i < payloads.length; i++) step(payloads[i]!, i); // warm-up
+  let spans = 0;
+  let i = 0;
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(Math.round(seconds * 1e9));
+  while (process.hrtime.bigint() < end) {
+    step(payloads[i % payloads.length]!, i % payloads.length);
+    i++;
+    spans += SPANS_PER_REQUEST;
+  }
+  return Math.round(spans / (Number(process.hrtime.bigint() - t0) / 1e9));
+}
+
+/** The codec Sonde uses (hand-written) against protobufjs reflection over the same schema. */
+function codecMicro(payloads: Uint8Array[]): Record<string, number> {
+  const T = otlpType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+  const fastDecoded = payloads.map((p) => codecs.traces.decodeRequest(p));
+  const refDecoded = payloads.map((p) => T.decode(p));
+  return {
+    fast_decode: rate(payloads, 1, (p) => codecs.traces.decodeRequest(p)),
+    protobufjs_decode: rate(payloads, 1, (p) => T.decode(p)),
+    fast_encode: rate(payloads, 1, (_p, i) => codecs.traces.encodeRequest(fastDecoded[i]!)),
+    protobufjs_encode: rate(payloads, 1, (_p, i) => T.encode(refDecoded[i]!).finish()),
+  };
 }
 
 function pin(pid: number, cpu: number): boolean {
@@ -133,6 +164,7 @@ async function main(): Promise<void> {
   const payloads = Array.from({ length: DISTINCT_PAYLOADS }, (_, i) => payload(i));
   const pinnedSelf = pin(process.pid, 1);
   const ceiling = baseline(payloads, 3);
+  const micro = codecMicro(payloads);
 
   const sinkPort = await freePort();
   const inPort = await freePort();
@@ -160,11 +192,13 @@ service:
     await sink.reached(50 * SPANS_PER_REQUEST);
     const start = sink.spans;
     const cpu0 = cpuSeconds(pid);
+    const self0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await send(client, payloads, MEASURED_REQUESTS);
     await sink.reached(start + MEASURED_REQUESTS * SPANS_PER_REQUEST);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuSeconds(pid) - cpu0;
+    const self = process.cpuUsage(self0);
     const spans = MEASURED_REQUESTS * SPANS_PER_REQUEST;
     const rate = spans / seconds;
     const rss = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -181,6 +215,8 @@ service:
         sonde_cpu_seconds: Number(cpu.toFixed(3)), spans_per_cpu_second: Math.round(spans / cpu),
         sonde_peak_rss_mib: Math.round(rss / 1048576), pinned: pinnedSelf && pinnedSonde, node: process.version,
         received_by_sink: sink.spans - start,
+        bench_process_cpu_seconds: Number(((self.user + self.system) / 1e6).toFixed(3)),
+        codec_spans_per_s: micro,
       },
     }));
   } finally {
