@@ -12,6 +12,7 @@ import type { Factory } from './pipeline/component';
 import { Registry } from './pipeline/registry';
 import { batchProcessorFactory } from './processors/batch';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter';
+import { ebpfHttpReceiverFactory } from './receivers/ebpf_http';
 import { kprobeReceiverFactory } from './receivers/kprobe';
 import { otlpReceiverFactory } from './receivers/otlp';
 import { tracepointReceiverFactory } from './receivers/tracepoint';
@@ -20,6 +21,7 @@ import { uprobeReceiverFactory } from './receivers/uprobe';
 export const factories: readonly Factory[] = [
   // receivers
   otlpReceiverFactory,
+  ebpfHttpReceiverFactory,
   tracepointReceiverFactory,
   kprobeReceiverFactory,
   uprobeReceiverFactory,

@@ -17,6 +17,11 @@ if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules
   touch node_modules/.package-lock.json
 fi
 
+# Real peers the tests talk to (nginx, curl, wrk): Debian packages, installed when root.
+if [[ -f scripts/setup-peers.sh ]]; then
+  bash scripts/setup-peers.sh || say "peers for the HTTP tests unavailable (see above)"
+fi
+
 # The eBPF toolchain, BPF objects and the native addon. Only eBPF receivers need them, so a
 # failure here (no root to install packages, say) is reported and the rest still builds.
 if [[ -f scripts/setup-ebpf.sh ]]; then

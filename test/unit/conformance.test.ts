@@ -26,6 +26,7 @@ const MINIMAL: Record<string, unknown> = {
   file_storage: { directory: path.join(dir, 'storage') },
   memory_limiter: { check_interval: '1s', limit_mib: 4096 },
   tracepoint: { tracepoint: 'syscalls/sys_enter_getppid' },
+  ebpf_http: { ports: [1] },
   kprobe: { function: 'vfs_write' },
   uprobe: { library: 'libc.so.6', symbol: 'getppid', pid: process.pid },
 };
