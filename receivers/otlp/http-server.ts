@@ -30,6 +30,25 @@ export function requestEncoding(contentType: string | undefined): Encoding | und
   return undefined;
 }
 
+/** How long an answered request's unread body is drained before the connection is cut. */
+const LINGER_MS = 1000;
+
+/**
+ * A body we did not read in full (refused, too large): closing at once makes the kernel reset a
+ * connection the client is still writing to, and the client sees the reset, not our answer.
+ * Drain it for a moment instead (discarding, so no memory is held) and cut the connection only
+ * if it is still unfinished then, as Go's net/http lingers before closing.
+ */
+function lingerThenClose(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.once('finish', () => {
+    if (req.complete) return;
+    const timer = setTimeout(() => { if (!req.complete) req.socket.destroy(); }, LINGER_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    req.resume();
+  });
+}
+
 export class HttpIntake {
   private server: http.Server | undefined;
   private bound: string | undefined;
@@ -183,8 +202,7 @@ export class HttpIntake {
 
   private reply(res: http.ServerResponse, httpStatus: number, encoding: Encoding, body: Uint8Array | string): void {
     const req = res.req;
-    // A body we did not read would have to be drained before the connection could be reused.
-    if (req && !req.complete) res.setHeader('Connection', 'close');
+    if (req && !req.complete) lingerThenClose(req, res);
     res.writeHead(httpStatus, { 'Content-Type': encoding === 'proto' ? 'application/x-protobuf' : 'application/json' });
     res.end(body);
   }
