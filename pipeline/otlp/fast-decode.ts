@@ -203,23 +203,21 @@ function string(): string {
   if (n === 0) return '';
   const b = buf;
   if (n <= INTERN_MAX) {
-    let h = n;
+    // The slot comes from the length and four sampled bytes (cheap, no loop); equality is then
+    // checked byte by byte against the cached string, which is ASCII, so a hit is ASCII too.
+    const last = end - 1;
+    let h = Math.imul(n, 0x9e3779b1) ^ b[start]! ^ (b[last]! << 8) ^ (b[start + (n >> 1)]! << 16) ^ (b[last - (n >> 2)]! << 24);
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
+    const s = interned[slot]!;
+    if (s.length === n) {
+      let i = 0;
+      while (i < n && s.charCodeAt(i) === b[start + i]) i++;
+      if (i === n) return s;
+    }
     let or = 0;
-    for (let i = start; i < end; i++) {
-      const c = b[i]!;
-      or |= c;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-    if (or < 0x80) {
-      const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
-      const s = interned[slot]!;
-      if (s.length === n) {
-        let i = 0;
-        while (i < n && s.charCodeAt(i) === b[start + i]) i++;
-        if (i === n) return s;
-      }
-      return (interned[slot] = b.latin1Slice(start, end));
-    }
+    for (let i = start; i < end; i++) or |= b[i]!;
+    if (or < 0x80) return (interned[slot] = b.latin1Slice(start, end));
   }
   // proto3 strings must be valid UTF-8 (protobufjs 8 rejects invalid ones too).
   if (!isUtf8(b.subarray(start, end))) {
