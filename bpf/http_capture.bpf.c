@@ -10,6 +10,15 @@
  * "HTTP/1."). Only the first capture_bytes of each syscall (and its last HTTP_TAIL_LEN bytes)
  * leave the kernel; the byte count always does. Records: struct http_capture_event, variable
  * length (header + captured bytes), in the `events` ring buffer.
+ *
+ * TLS (tls_enabled): uprobes on SSL_read/SSL_write and their _ex forms, attached by user space
+ * to each binary that defines them (libssl, or an executable that links OpenSSL statically),
+ * send the plaintext as records of a connection of its own, keyed by (tgid, SSL pointer). Its
+ * socket, hence addresses and role, is learned on the calling thread: the socket syscall made
+ * inside the SSL call (OpenSSL's socket BIO, curl's BIO), else, for SSL_read, the thread's last
+ * socket read just before it (memory BIOs: Node reads the ciphertext, then decrypts on the same
+ * thread). The ciphertext on that socket never looks like HTTP, so it is never followed.
+ * sched_process_exec sends an EXEC record: user space then looks for new TLS binaries.
  */
 #include "sonde_bpf.h"
 #include <bpf/bpf_endian.h>
@@ -35,6 +44,8 @@ const volatile __u16 filter_ports[MAX_FILTER] = {};
 const volatile __u32 filter_port_count = 0;
 /* the executable filter lives in user space; it fills skip_tgids */
 const volatile bool use_skip_tgids = false;
+/* TLS plaintext from the SSL uprobes (they are attached from user space per binary) */
+const volatile bool tls_enabled = false;
 
 /* a record header for the BTF (layout test) */
 const struct http_capture_event *sonde_btf_http_capture_event __attribute__((unused));
@@ -58,6 +69,7 @@ struct conn_info {
 	__u8 flags;
 	__u8 state;
 	__u8 misses;
+	__u64 ssl; /* on a socket carrying TLS: the SSL pointer whose plaintext Sonde follows */
 };
 
 struct data_args {
@@ -66,6 +78,31 @@ struct data_args {
 	__u32 iovcnt; /* 0: buf is a plain buffer */
 	__s32 fd;
 	__u32 syscall;
+	__u32 direction;
+	__u32 tls_only; /* the socket is not followed: only note it as the thread's last read */
+	__u32 pad;
+};
+
+/* a TLS connection: (tgid, SSL pointer) */
+struct tls_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ssl;
+};
+
+struct tls_conn {
+	struct conn_info c;
+	__s32 fd; /* the socket under it, -1 while unknown */
+	__u32 pad;
+};
+
+/* an SSL_read/SSL_write call in progress on a thread */
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 len_ptr; /* the _ex forms: where the byte count is written; 0 for SSL_read/SSL_write */
+	__u64 ts_ns;
+	__s32 fd;      /* a TCP socket the call read or wrote, -1 if none */
 	__u32 direction;
 };
 
@@ -105,6 +142,39 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } skip_tgids SEC(".maps");
+
+/* (tgid, SSL*) -> TLS connection; LRU: an SSL freed unseen cannot fill it */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tls_key);
+	__type(value, struct tls_conn);
+} tls_conns SEC(".maps");
+
+/* thread -> the SSL call it is in */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
+/* thread -> fd of its last successful read of a TCP socket not followed as plaintext HTTP
+ * (only in processes that call SSL functions); taken by the next SSL_read on the thread */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __s32);
+} last_recv SEC(".maps");
+
+/* processes seen calling SSL_read/SSL_write */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} tls_tgids SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -333,6 +403,22 @@ static __always_inline void emit(const struct conn_info *c, struct conn_key *key
 		count(HTTP_CNT_EVENTS);
 }
 
+/* Ends the TLS connection of `ssl`: its socket `fd` closed (any_fd: the SSL was freed). */
+static __always_inline void close_tls(__u32 tgid, __u64 ssl, __s32 fd, bool any_fd)
+{
+	struct tls_key tk = { .tgid = tgid, .ssl = ssl };
+	struct tls_conn *t = bpf_map_lookup_elem(&tls_conns, &tk);
+
+	/* another socket: the SSL pointer was freed and reused for a newer connection */
+	if (!t || (!any_fd && t->fd != fd))
+		return;
+	if (t->c.state == CONN_HTTP) {
+		struct conn_key key = { .tgid = tgid, .fd = t->fd };
+		emit(&t->c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+	}
+	bpf_map_delete_elem(&tls_conns, &tk);
+}
+
 /* A new socket from accept/connect: replaces (and closes) what the fd meant before. */
 static __always_inline void track(__s32 fd, __u8 role)
 {
@@ -345,6 +431,8 @@ static __always_inline void track(__s32 fd, __u8 role)
 	struct conn_info *old = bpf_map_lookup_elem(&conns, &key);
 	if (old && old->state == CONN_HTTP)
 		emit(old, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+	if (old && old->ssl)
+		close_tls(tgid, old->ssl, fd, false);
 
 	struct conn_info c = { .role = role };
 	read_tuple(sk, &c);
@@ -406,20 +494,25 @@ int tracepoint__syscalls__sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* A process that calls SSL functions (only those pay for the TLS socket bookkeeping). */
+static __always_inline bool tls_process(__u32 tgid)
+{
+	return tls_enabled && bpf_map_lookup_elem(&tls_tgids, &tgid);
+}
+
 /* Entry of a data syscall: remember its arguments when the fd is (or may be) an HTTP socket. */
 static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
+	__u32 tls_only = 0;
 
 	if (!wanted(tgid))
 		return 0;
+	bool tls = tls_process(tgid);
 	struct conn_key key = { .tgid = tgid, .fd = fd };
 	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
-	if (c) {
-		if (c->state == CONN_IGNORED)
-			return 0;
-	} else {
+	if (!c) {
 		/* a socket Sonde did not see open (it started later): follow it from its data */
 		struct sock *sk = tcp_sock_of(fd);
 		if (!sk)
@@ -430,12 +523,27 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 		if (!port_wanted(&n))
 			n.state = CONN_IGNORED;
 		bpf_map_update_elem(&conns, &key, &n, BPF_NOEXIST);
-		if (n.state == CONN_IGNORED)
+		if (n.state == CONN_IGNORED && !tls)
 			return 0;
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c)
+			return 0;
+	}
+	if (tls) {
+		/* inside an SSL call, the TCP socket the thread uses is the one under that SSL */
+		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
+		if (call && call->fd < 0)
+			call->fd = fd;
+	}
+	if (c->state == CONN_IGNORED) {
+		/* ciphertext: its read is noted for the SSL_read that may follow on this thread */
+		if (!tls || dir != HTTP_DIR_RECV)
+			return 0;
+		tls_only = 1;
 	}
 	struct data_args a = {
 		.ts_ns = bpf_ktime_get_ns(), .buf = buf, .iovcnt = iovcnt, .fd = fd,
-		.syscall = sc, .direction = dir,
+		.syscall = sc, .direction = dir, .tls_only = tls_only,
 	};
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
 		count(HTTP_CNT_ARGS_FULL);
@@ -527,10 +635,22 @@ static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
 	__s64 ret = ctx->ret;
 	if (ret <= 0)
 		return 0;
+	if (a.tls_only) {
+		bpf_map_update_elem(&last_recv, &id, &a.fd, BPF_ANY);
+		return 0;
+	}
 	struct conn_key key = { .tgid = id >> 32, .fd = a.fd };
 	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
-	if (!c || !follow(c, &a, ret))
+	if (!c)
 		return 0;
+	if (!follow(c, &a, ret)) {
+		if (a.direction == HTTP_DIR_RECV && tls_process(key.tgid))
+			bpf_map_update_elem(&last_recv, &id, &a.fd, BPF_ANY);
+		return 0;
+	}
+	/* plaintext HTTP read: no SSL_read can be decrypting what this thread read last */
+	if (a.direction == HTTP_DIR_RECV && tls_process(key.tgid))
+		bpf_map_delete_elem(&last_recv, &id);
 	/* a send starts when the process hands over its bytes, a receive when they arrive */
 	__u64 ts = a.direction == HTTP_DIR_SEND ? a.ts_ns : bpf_ktime_get_ns();
 	emit(c, &key, HTTP_EV_DATA, &a, ts, (__u64)ret);
@@ -605,6 +725,202 @@ int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 		return 0;
 	if (c->state == CONN_HTTP)
 		emit(c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+	if (c->ssl)
+		close_tls(tgid, c->ssl, key.fd, false);
 	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+/* ---- TLS: SSL_read/SSL_write plaintext ------------------------------------------------------ */
+
+static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+
+	if (!tls_enabled || !wanted(tgid))
+		return 0;
+	if (!bpf_map_lookup_elem(&tls_tgids, &tgid)) {
+		__u8 one = 1;
+		bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
+	}
+	struct ssl_call call = {
+		.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr,
+		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir,
+	};
+	if (bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY))
+		count(HTTP_CNT_TLS_CALLS_FULL);
+	return 0;
+}
+
+/* The TLS connection learns its socket: addresses, role, whether its start was seen. */
+static __always_inline void bind_socket(struct tls_conn *t, __u32 tgid, __s32 fd, __u64 ssl)
+{
+	struct conn_key fk = { .tgid = tgid, .fd = fd };
+	struct conn_info *fc = bpf_map_lookup_elem(&conns, &fk);
+
+	if (fc) {
+		__builtin_memcpy(t->c.laddr, fc->laddr, 16);
+		__builtin_memcpy(t->c.raddr, fc->raddr, 16);
+		t->c.lport = fc->lport;
+		t->c.rport = fc->rport;
+		if (t->c.role == HTTP_ROLE_UNKNOWN)
+			t->c.role = fc->role;
+		/* the socket was seen opening, so was this TLS session's plaintext */
+		if (!(fc->flags & HTTP_CONN_MIDSTREAM) && t->c.state == CONN_UNDECIDED)
+			t->c.flags &= ~HTTP_CONN_MIDSTREAM;
+		fc->ssl = ssl;
+		/* its ciphertext is never HTTP: stop looking at it */
+		if (fc->state != CONN_HTTP)
+			fc->state = CONN_IGNORED;
+	} else {
+		struct sock *sk = tcp_sock_of(fd);
+		if (!sk)
+			return;
+		read_tuple(sk, &t->c);
+		struct conn_info n = { .state = CONN_IGNORED, .flags = HTTP_CONN_MIDSTREAM, .ssl = ssl };
+		read_tuple(sk, &n);
+		n.id = new_conn_id();
+		bpf_map_update_elem(&conns, &fk, &n, BPF_NOEXIST);
+	}
+	t->fd = fd;
+	t->c.flags &= ~HTTP_CONN_NO_TUPLE;
+}
+
+static __always_inline int ssl_return(long rc)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ssl_call *cp = bpf_map_lookup_elem(&ssl_calls, &id);
+
+	if (!cp)
+		return 0;
+	struct ssl_call call = *cp;
+	bpf_map_delete_elem(&ssl_calls, &id);
+	__u64 n = 0;
+	int ret = (int)rc; /* every SSL_read/SSL_write form returns an int */
+	if (call.len_ptr) {
+		if (ret == 1 && bpf_probe_read_user(&n, sizeof(n), (void *)call.len_ptr))
+			n = 0;
+	} else if (ret > 0) {
+		n = ret;
+	}
+	__s32 fd = call.fd;
+	if (fd < 0 && call.direction == HTTP_DIR_RECV) {
+		/* memory BIO: the ciphertext was read by this thread just before */
+		__s32 *lr = bpf_map_lookup_elem(&last_recv, &id);
+		if (lr) {
+			fd = *lr;
+			bpf_map_delete_elem(&last_recv, &id);
+		}
+	}
+	struct tls_key tk = { .tgid = tgid, .ssl = call.ssl };
+	struct tls_conn *t = bpf_map_lookup_elem(&tls_conns, &tk);
+	if (t && fd >= 0 && t->fd >= 0 && t->fd != fd) {
+		/* the SSL pointer runs over another socket now (freed and reused unseen) */
+		close_tls(tgid, call.ssl, fd, true);
+		t = NULL;
+	}
+	if (!t) {
+		if (n == 0 && fd < 0)
+			return 0; /* nothing to learn, nothing to send */
+		struct tls_conn nt = { .fd = -1 };
+		nt.c.id = new_conn_id();
+		nt.c.flags = HTTP_CONN_TLS | HTTP_CONN_MIDSTREAM | HTTP_CONN_NO_TUPLE;
+		bpf_map_update_elem(&tls_conns, &tk, &nt, BPF_ANY);
+		t = bpf_map_lookup_elem(&tls_conns, &tk);
+		if (!t)
+			return 0;
+		count(HTTP_CNT_TLS_CONNS);
+	}
+	if (t->fd < 0 && fd >= 0)
+		bind_socket(t, tgid, fd, call.ssl);
+	if (n == 0)
+		return 0;
+	struct data_args a = {
+		.ts_ns = call.direction == HTTP_DIR_SEND ? call.ts_ns : bpf_ktime_get_ns(),
+		.buf = call.buf, .iovcnt = 0, .fd = t->fd,
+		.syscall = call.direction == HTTP_DIR_SEND ? HTTP_SC_SSL_WRITE : HTTP_SC_SSL_READ,
+		.direction = call.direction,
+	};
+	if (!follow(&t->c, &a, (__s64)n))
+		return 0;
+	if (t->fd < 0)
+		count(HTTP_CNT_TLS_NO_FD);
+	struct conn_key key = { .tgid = tgid, .fd = t->fd };
+	emit(&t->c, &key, HTTP_EV_DATA, &a, a.ts_ns, n);
+	return 0;
+}
+
+/* int SSL_read(SSL *ssl, void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(uprobe__SSL_read, void *ssl, void *buf)
+{
+	return ssl_enter(ssl, buf, NULL, HTTP_DIR_RECV);
+}
+
+/* int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) */
+SEC("uprobe")
+int BPF_KPROBE(uprobe__SSL_read_ex, void *ssl, void *buf, __u64 num, void *readbytes)
+{
+	return ssl_enter(ssl, buf, readbytes, HTTP_DIR_RECV);
+}
+
+/* int SSL_write(SSL *ssl, const void *buf, int num) */
+SEC("uprobe")
+int BPF_KPROBE(uprobe__SSL_write, void *ssl, void *buf)
+{
+	return ssl_enter(ssl, buf, NULL, HTTP_DIR_SEND);
+}
+
+/* int SSL_write_ex(SSL *s, const void *buf, size_t num, size_t *written) */
+SEC("uprobe")
+int BPF_KPROBE(uprobe__SSL_write_ex, void *ssl, void *buf, __u64 num, void *written)
+{
+	return ssl_enter(ssl, buf, written, HTTP_DIR_SEND);
+}
+
+/* the return of any of the four (the entry saved which) */
+SEC("uretprobe")
+int BPF_KRETPROBE(uretprobe__SSL_return, long rc)
+{
+	return ssl_return(rc);
+}
+
+/* void SSL_free(SSL *ssl): the TLS connection ends, and the pointer may be reused */
+SEC("uprobe")
+int BPF_KPROBE(uprobe__SSL_free, void *ssl)
+{
+	__u32 tgid = sonde_tgid();
+
+	if (!tls_enabled || !ssl || !wanted(tgid))
+		return 0;
+	close_tls(tgid, (__u64)ssl, -1, true);
+	return 0;
+}
+
+/* A new program: user space looks at its executable (and soon its libraries) for SSL symbols. */
+SEC("tracepoint/sched/sched_process_exec")
+int tracepoint__sched__sched_process_exec(void *ctx)
+{
+	__u32 zero = 0;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!tls_enabled || !wanted(id >> 32))
+		return 0;
+	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
+	if (!s)
+		return 0;
+	struct http_capture_event *e = &s->ev;
+	__builtin_memset(e, 0, offsetof(struct http_capture_event, data));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->tgid = id >> 32;
+	e->tid = (__u32)id;
+	e->fd = -1;
+	e->kind = HTTP_EV_EXEC;
+	e->syscall = HTTP_SC_EXEC;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (bpf_ringbuf_output(&events, e, offsetof(struct http_capture_event, data), BPF_RB_NO_WAKEUP))
+		sonde_count_lost();
 	return 0;
 }

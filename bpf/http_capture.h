@@ -23,7 +23,8 @@
 
 enum http_event_kind {
 	HTTP_EV_DATA = 1,  /* bytes moved by a syscall (captured: the first of them) */
-	HTTP_EV_CLOSE = 2, /* the connection's fd was closed (or replaced) */
+	HTTP_EV_CLOSE = 2, /* the connection's fd was closed (or replaced), or its SSL freed */
+	HTTP_EV_EXEC = 3,  /* a process exec'd (tgid, comm only): user space looks for TLS libraries */
 };
 
 enum http_direction {
@@ -39,12 +40,16 @@ enum http_role {
 
 enum http_conn_flags {
 	HTTP_CONN_MIDSTREAM = 1, /* found by its data, not by accept/connect: its start was missed */
+	HTTP_CONN_TLS = 2,       /* plaintext of a TLS connection (SSL_read/SSL_write uprobes) */
+	HTTP_CONN_NO_TUPLE = 4,  /* TLS connection whose socket is not known (yet): no addresses */
 };
 
 enum http_syscall {
 	HTTP_SC_READ = 1, HTTP_SC_READV, HTTP_SC_RECVFROM, HTTP_SC_RECVMSG,
 	HTTP_SC_WRITE, HTTP_SC_WRITEV, HTTP_SC_SENDTO, HTTP_SC_SENDMSG, HTTP_SC_SENDFILE,
 	HTTP_SC_CLOSE,
+	HTTP_SC_SSL_READ, HTTP_SC_SSL_WRITE, /* TLS plaintext (the _ex forms included) */
+	HTTP_SC_SSL_FREE, HTTP_SC_EXEC,
 };
 
 /* 120-byte header + data. */
@@ -78,6 +83,9 @@ enum http_counter {
 	HTTP_CNT_CONN_FULL = 2,    /* connections not followed: map update failed */
 	HTTP_CNT_ARGS_FULL = 3,    /* syscalls missed: the in-flight args map was full */
 	HTTP_CNT_FILTERED = 4,     /* HTTP-looking connections left out by the port filter */
+	HTTP_CNT_TLS_CONNS = 5,    /* TLS connections (SSL pointers) followed */
+	HTTP_CNT_TLS_NO_FD = 6,    /* TLS plaintext records sent before their socket was known */
+	HTTP_CNT_TLS_CALLS_FULL = 7, /* SSL calls missed: the in-flight SSL call map was full */
 	HTTP_CNT_MAX = 8,
 };
 

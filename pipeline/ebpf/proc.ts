@@ -28,6 +28,27 @@ export function processAlive(pid: number): boolean {
   return state !== 'Z' && state !== 'X';
 }
 
+/** The files a process has mapped (paths as its mount namespace sees them), each once. */
+export function mappedFiles(pid: number): string[] {
+  const text = readText(`/proc/${pid}/maps`);
+  if (!text) return [];
+  const files = new Set<string>();
+  for (const line of text.split('\n')) {
+    const at = line.indexOf('/');
+    if (at > 0) files.add(line.slice(at).replace(/ \(deleted\)$/, ''));
+  }
+  return [...files];
+}
+
+/** Pids of the processes alive now (the numeric entries of /proc). */
+export function listPids(): number[] {
+  try {
+    return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function readLink(p: string): string | undefined {
   try {
     return fs.readlinkSync(p);

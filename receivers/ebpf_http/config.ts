@@ -29,6 +29,13 @@ export const configSchema = s.object({
   max_queued_spans: s.int({ default: 65536, min: 1 }),
   /** how often spans are pushed down the pipeline */
   flush_interval: s.duration({ default: '200ms' }),
+  /** HTTPS plaintext through uprobes on SSL_read/SSL_write (libssl and binaries linking OpenSSL
+   * statically); needs uprobe support, else the receiver runs without it (logged) */
+  tls: s.bool({ default: true }),
+  /** what start does when this host cannot run the receiver (no CAP_BPF/CAP_PERFMON, no addon,
+   * no tracepoints/ring buffers): fail (the service does not start) or warn (one log line saying
+   * what is missing and how to run it; the rest of the pipelines run without this receiver) */
+  on_missing_privileges: s.enum(['fail', 'warn'] as const, { default: 'fail' }),
 });
 
 export type EbpfHttpConfig = Infer<typeof configSchema>;

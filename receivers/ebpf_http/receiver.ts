@@ -1,6 +1,7 @@
 // The ebpf_http receiver: loads bpf/http_capture.bpf.c with the filters as read-only globals,
-// attaches it to the socket syscall tracepoints, feeds the records to the HTTP tracker and
-// pushes the spans down the pipeline every flush interval.
+// attaches it to the socket syscall tracepoints (and, for TLS, its SSL uprobes to each binary
+// that defines SSL_read/SSL_write: tls.ts), feeds the records to the HTTP tracker and pushes
+// the spans down the pipeline every flush interval.
 import * as fs from 'node:fs';
 
 import { kernelClock } from '../../native/clock';
@@ -13,12 +14,17 @@ import { executableMatcher, processInfo, type ProcessInfo } from '../../pipeline
 import { ComponentError, errorMessage } from '../../pipeline/errors';
 import type { Span } from '../../pipeline/pdata';
 import { MAX_FILTER, type EbpfHttpConfig } from './config';
-import { forEachHttpEvent, KERNEL_COUNTERS, type HttpEvent } from './record';
+import { EventKind, forEachHttpEvent, KERNEL_COUNTERS, type HttpEvent } from './record';
 import { SpanBuilder } from './spans';
+import { TlsAttacher, type TlsBinary } from './tls';
 import { HttpTracker, type Exchange, type TrackerCount } from './tracker';
 
 export const HTTP_OBJECT = 'http_capture';
 const TRACEFS_SYSCALLS = '/sys/kernel/tracing/events/syscalls';
+
+/** Programs attached per binary by tls.ts, never by their section name. */
+const isUprobe = (name: string): boolean => name.startsWith('uprobe__') || name.startsWith('uretprobe__');
+const EXEC_PROGRAM = 'tracepoint__sched__sched_process_exec';
 
 /** Without these the receiver sees nothing useful; the others only add coverage. */
 const REQUIRED = new Set(['accept4', 'connect', 'read', 'write', 'close']);
@@ -47,6 +53,9 @@ const METRIC: Record<TrackerCount, [string, string?]> = {
 export class EbpfHttpReceiver implements Component {
   private obj: BpfObject | undefined;
   private reader: RingBufferReader | undefined;
+  private tls: TlsAttacher | undefined;
+  /** tls: true and the kernel takes uprobes (decided at start) */
+  private tlsWanted = false;
   private timer: NodeJS.Timeout | undefined;
   private pushing: Promise<void> | undefined;
   private readonly tracker: HttpTracker;
@@ -82,40 +91,68 @@ export class EbpfHttpReceiver implements Component {
 
   async start(_host: Host): Promise<void> {
     if (this.stopped) throw this.fail('started after shutdown');
-    const missing = missingCapabilities();
-    if (missing.length > 0) {
-      throw this.fail(`cannot load its eBPF programs (pid ${process.pid}): ${permissionHint()}`);
-    }
-    const report = await probeFeatures();
-    if (!report.addon.loaded) throw this.fail(`the eBPF addon is not available: ${report.addon.error ?? ''}`);
-    for (const kind of ['tracepoint', 'ringbuf'] as const) {
-      const a = report.attach[kind];
-      if (!a.supported) throw this.fail(`needs ${kind} support, which this kernel refuses: ${a.reason ?? 'unknown reason'}`);
+    const problem = await this.hostProblem();
+    if (problem !== undefined) {
+      if (this.config.on_missing_privileges === 'fail') throw this.fail(problem);
+      // on_missing_privileges: warn: one line, and the other pipelines run without this receiver
+      this.log.warn(`${this.settings.id} is not running: ${problem}; the other pipelines run without it`);
+      return;
     }
     const obj = new BpfObject(bpfObjectPath(HTTP_OBJECT));
     try {
-      const skipped = this.configure(obj);
+      const skipped = this.configure(obj, this.tlsWanted);
       obj.load();
       this.reader = obj.openRingBuffer('events', (batch) => this.onBatch(batch), { pollTimeoutMs: 50 });
-      for (const p of obj.programs()) if (p.autoload) obj.attach(p.name);
+      for (const p of obj.programs()) if (p.autoload && !isUprobe(p.name)) obj.attach(p.name);
       this.obj = obj;
+      if (this.tlsWanted) {
+        this.tls = new TlsAttacher(obj, this.settings.id, this.log, {
+          attached: (kind) => this.bump(['http_tls_binaries_attached', kind], 1),
+          failed: (reason) => this.bump(['http_tls_attach_failed', reason], 1),
+        });
+        this.tls.scanAll();
+      }
       this.log.info('ebpf_http attached', {
-        programs: obj.programs().filter((p) => p.autoload).length,
+        programs: obj.programs().filter((p) => p.autoload && !isUprobe(p.name)).length,
         skipped: skipped.join(',') || undefined,
         capture_bytes: this.config.capture_bytes,
         ports: this.config.ports.join(',') || 'all',
+        tls: this.tls ? `${this.tls.attached.length} binaries` : 'off',
       });
     } catch (e) {
+      this.tls?.close();
+      this.tls = undefined;
       obj.close();
       this.reader = undefined;
-      throw this.fail(`loading bpf/${HTTP_OBJECT}.bpf.c: ${errorMessage(e)}`, e);
+      throw this.fail(`loading bpf/${HTTP_OBJECT}.bpf.c (pid ${process.pid}): ${errorMessage(e)}`, e);
     }
     this.timer = setInterval(() => this.tick(), this.config.flush_interval);
     this.timer.unref();
   }
 
+  /** What keeps this host from running the receiver (privileges, addon, kernel), if anything. */
+  private async hostProblem(): Promise<string | undefined> {
+    if (missingCapabilities().length > 0) return `cannot load its eBPF programs (pid ${process.pid}): ${permissionHint()}`;
+    const report = await probeFeatures();
+    if (!report.addon.loaded) return `the eBPF addon is not available (pid ${process.pid}): ${report.addon.error ?? ''} (build it with: bash scripts/setup.sh)`;
+    for (const kind of ['tracepoint', 'ringbuf'] as const) {
+      const a = report.attach[kind];
+      if (!a.supported) return `needs ${kind} support, which this kernel refuses (pid ${process.pid}): ${a.reason ?? 'unknown reason'}`;
+    }
+    this.tlsWanted = this.config.tls && report.attach.uprobe.supported;
+    if (this.config.tls && !this.tlsWanted) {
+      this.log.warn(`${this.settings.id}: HTTPS is not traced: this kernel refuses uprobes (${report.attach.uprobe.reason ?? 'unknown reason'})`);
+    }
+    return undefined;
+  }
+
+  /** TLS binaries attached so far (tests, diagnostics). */
+  tlsBinaries(): readonly TlsBinary[] {
+    return this.tls?.attached ?? [];
+  }
+
   /** Globals and map sizes before load; programs whose syscall tracepoint is missing stay out. */
-  private configure(obj: BpfObject): string[] {
+  private configure(obj: BpfObject, tls: boolean): string[] {
     const c = this.config;
     if (c.pids.length > MAX_FILTER || c.ports.length > MAX_FILTER) throw new Error(`at most ${MAX_FILTER} pids and ports`);
     const pids = Buffer.alloc(4 * MAX_FILTER);
@@ -128,9 +165,11 @@ export class EbpfHttpReceiver implements Component {
       .setGlobal('filter_ports', ports).setGlobalU32('filter_port_count', c.ports.length)
       .setGlobalBool('use_skip_tgids', this.allowExecutable !== undefined)
       .setGlobalU32('sonde_self_tgid', process.pid)
+      .setGlobalBool('tls_enabled', tls)
       .setMapMaxEntries('events', c.ring_buffer_size)
       .setMapMaxEntries('conns', c.max_connections);
     const skipped: string[] = [];
+    if (!tls) for (const p of obj.programs()) if (isUprobe(p.name) || p.name === EXEC_PROGRAM) obj.setAutoload(p.name, false);
     for (const p of obj.programs()) {
       const m = /^tracepoint__syscalls__(sys_(?:enter|exit)_(\w+))$/.exec(p.name);
       if (!m || !fs.existsSync(TRACEFS_SYSCALLS) || fs.existsSync(`${TRACEFS_SYSCALLS}/${m[1] as string}`)) continue;
@@ -147,6 +186,14 @@ export class EbpfHttpReceiver implements Component {
   }
 
   private record(e: HttpEvent): void {
+    if (e.kind === EventKind.EXEC) {
+      try {
+        this.tls?.onExec(e.tgid);
+      } catch (err) {
+        this.log.debug('ebpf_http TLS discovery failed', { error: errorMessage(err), pid: e.tgid });
+      }
+      return;
+    }
     if (this.allowExecutable && !this.processAllowed(e.tgid)) return;
     try {
       this.tracker.handle(e);
@@ -249,6 +296,7 @@ export class EbpfHttpReceiver implements Component {
       report('ring_buffer_full', obj.kernelLost());
       report('inflight_map_full', obj.readU64('http_counters', KERNEL_COUNTERS.args_map_full));
       report('connection_map_full', obj.readU64('http_counters', KERNEL_COUNTERS.conn_map_full));
+      report('tls_call_map_full', obj.readU64('http_counters', KERNEL_COUNTERS.tls_calls_map_full));
       const rs = this.reader?.stats();
       if (rs) report('reader_queue_full', BigInt(rs.droppedRecords));
     } catch (e) {
@@ -266,6 +314,9 @@ export class EbpfHttpReceiver implements Component {
       conn_map_full: read(KERNEL_COUNTERS.conn_map_full),
       args_map_full: read(KERNEL_COUNTERS.args_map_full),
       port_filtered: read(KERNEL_COUNTERS.port_filtered),
+      tls_conns: read(KERNEL_COUNTERS.tls_conns),
+      tls_no_socket: read(KERNEL_COUNTERS.tls_no_socket),
+      tls_calls_map_full: read(KERNEL_COUNTERS.tls_calls_map_full),
       lost: obj ? obj.kernelLost() : 0n,
     };
   }
@@ -284,6 +335,7 @@ export class EbpfHttpReceiver implements Component {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.tls?.close();
     // stop intake first: the reader drains the ring, its last batches still reach the tracker
     if (this.reader) await this.reader.close();
     this.reader = undefined;

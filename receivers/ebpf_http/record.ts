@@ -35,13 +35,19 @@ export const HTTP_EVENT = {
   },
 } as const;
 
-export enum EventKind { DATA = 1, CLOSE = 2 }
+export enum EventKind { DATA = 1, CLOSE = 2, EXEC = 3 }
 export enum Direction { RECV = 0, SEND = 1 }
 export enum Role { UNKNOWN = 0, SERVER = 1, CLIENT = 2 }
 export const CONN_MIDSTREAM = 1;
+/** plaintext of a TLS connection (SSL uprobes) */
+export const CONN_TLS = 2;
+/** a TLS connection whose socket (addresses) is not known yet */
+export const CONN_NO_TUPLE = 4;
 
 /** Indexes of the kernel's per-CPU counters (enum http_counter). */
-export const KERNEL_COUNTERS = { events: 0, conns: 1, conn_map_full: 2, args_map_full: 3, port_filtered: 4 } as const;
+export const KERNEL_COUNTERS = {
+  events: 0, conns: 1, conn_map_full: 2, args_map_full: 3, port_filtered: 4, tls_conns: 5, tls_no_socket: 6, tls_calls_map_full: 7,
+} as const;
 
 export interface HttpEvent {
   tsNs: bigint;

@@ -66,18 +66,18 @@ export class SpanBuilder {
       str('network.protocol.name', 'http'),
       str('network.protocol.version', res.version),
       str('network.transport', 'tcp'),
-      str('network.peer.address', x.conn.raddr),
-      int('network.peer.port', x.conn.rport),
+      str('url.scheme', x.conn.tls ? 'https' : 'http'),
     ];
+    // a TLS connection whose socket was never seen has no addresses: none rather than "::"
+    const tuple = !x.conn.noTuple;
+    if (tuple) attrs.push(str('network.peer.address', x.conn.raddr), int('network.peer.port', x.conn.rport));
     if (this.opts.captureQuery && query !== undefined && query !== '') attrs.push(str('url.query', redactQuery(query)));
     const host = req.headers.host ? hostOnly(req.headers.host) : undefined;
-    if (server) {
-      attrs.push(str('server.address', host?.host ?? x.conn.laddr), int('server.port', host?.port ?? x.conn.lport));
-      attrs.push(str('client.address', x.conn.raddr), int('client.port', x.conn.rport));
-    } else {
-      attrs.push(str('server.address', host?.host ?? x.conn.raddr), int('server.port', host?.port ?? x.conn.rport));
-      attrs.push(str('url.scheme', 'http'));
-    }
+    const serverAddress = host?.host ?? (tuple ? (server ? x.conn.laddr : x.conn.raddr) : undefined);
+    const serverPort = host?.port ?? (tuple ? (server ? x.conn.lport : x.conn.rport) : undefined);
+    if (serverAddress !== undefined) attrs.push(str('server.address', serverAddress));
+    if (serverPort !== undefined) attrs.push(int('server.port', serverPort));
+    if (server && tuple) attrs.push(str('client.address', x.conn.raddr), int('client.port', x.conn.rport));
     if (req.headers.userAgent) attrs.push(str('user_agent.original', req.headers.userAgent));
     const error = res.status >= 500 || (!server && res.status >= 400);
     const span: Span = {

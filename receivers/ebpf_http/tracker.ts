@@ -11,7 +11,7 @@
 //    with a request it does not answer (except when two or more requests were pipelined before
 //    Sonde started: documented, not detectable from the bytes).
 import { parseHead, responseHasNoBody, startKind, type MessageHead, type RequestHead, type ResponseHead } from './http1';
-import { CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from './record';
+import { CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, Direction, EventKind, Role, type HttpEvent } from './record';
 
 /** One request and its response on one connection. */
 export interface Exchange {
@@ -33,6 +33,10 @@ export interface ConnInfo {
   lport: number;
   raddr: string;
   rport: number;
+  /** TLS plaintext (url.scheme https) */
+  tls: boolean;
+  /** the addresses are not known (a TLS connection whose socket was not seen) */
+  noTuple: boolean;
 }
 
 /** Reasons counted by the tracker (self-metrics). */
@@ -119,6 +123,10 @@ export class HttpTracker {
     }
     if (e.kind !== EventKind.DATA || (e.role !== Role.SERVER && e.role !== Role.CLIENT)) return;
     const c = this.conn(e);
+    if (c.info.noTuple && (e.flags & CONN_NO_TUPLE) === 0) {
+      // a TLS connection learned its socket after its first record
+      Object.assign(c.info, { laddr: e.laddr, lport: e.lport, raddr: e.raddr, rport: e.rport, noTuple: false });
+    }
     if (c.upgraded || c.blind) return;
     c.lastSeenMs = this.now();
     const requestSide = (e.role === Role.SERVER) === (e.direction === Direction.RECV);
@@ -133,7 +141,10 @@ export class HttpTracker {
       if (oldest !== undefined) this.close(oldest, 'evicted');
     }
     c = {
-      info: { id: e.connId, tgid: e.tgid, comm: e.comm, role: e.role as Role.SERVER | Role.CLIENT, laddr: e.laddr, lport: e.lport, raddr: e.raddr, rport: e.rport },
+      info: {
+        id: e.connId, tgid: e.tgid, comm: e.comm, role: e.role as Role.SERVER | Role.CLIENT, laddr: e.laddr, lport: e.lport, raddr: e.raddr, rport: e.rport,
+        tls: (e.flags & CONN_TLS) !== 0, noTuple: (e.flags & CONN_NO_TUPLE) !== 0,
+      },
       requests: { skipping: false },
       responses: { skipping: false },
       pending: [],
