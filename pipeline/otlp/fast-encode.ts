@@ -335,6 +335,43 @@ function wAny(m: Msg): void {
   if (mask & 64) { out[wp++] = 0x3a; wBytes(m.bytesValue); }
 }
 
+// Attributes are most of the data: their loops call sKeyValue/sAny directly (not through the
+// generic listSize/msgSize, whose sizer argument makes the call megamorphic), so V8 can inline.
+function kvListSize(list: unknown, depth: number): number {
+  if (!nonEmpty(list)) return 0;
+  const l = list as Msg[];
+  let n = 0;
+  for (let i = 0; i < l.length; i++) {
+    const at = reserve();
+    const k = sKeyValue(l[i]!, depth);
+    sizes[at] = k;
+    n += 1 + varintLen(k) + k;
+  }
+  return n;
+}
+
+function wKvs(tag: number, list: unknown): void {
+  if (!nonEmpty(list)) return;
+  const l = list as Msg[];
+  for (let i = 0; i < l.length; i++) {
+    out[wp++] = tag;
+    wVarint(sizes[si++]!);
+    wKeyValue(l[i]!);
+  }
+}
+
+function anySize(v: Msg, depth: number): number {
+  const at = reserve();
+  const n = sAny(v, depth);
+  sizes[at] = n;
+  return varintLen(n) + n;
+}
+
+function wAnyMsg(v: Msg): void {
+  wVarint(sizes[si++]!);
+  wAny(v);
+}
+
 function sValues(m: Msg, depth: number): number {
   check(depth);
   return listSize(m.values, depth + 1, sAny);
@@ -345,10 +382,10 @@ function wValues(m: Msg): void {
 
 function sKvList(m: Msg, depth: number): number {
   check(depth);
-  return listSize(m.values, depth + 1, sKeyValue);
+  return kvListSize(m.values, depth + 1);
 }
 function wKvList(m: Msg): void {
-  wList(0x0a, m.values, wKeyValue);
+  wKvs(0x0a, m.values);
 }
 
 function sKeyValue(m: Msg, depth: number): number {
@@ -356,13 +393,13 @@ function sKeyValue(m: Msg, depth: number): number {
   let n = 0;
   let v: unknown;
   if (isStr((v = m.key))) n += 1 + strSize(v);
-  if ((v = m.value) != null) n += 1 + msgSize(v as Msg, depth + 1, sAny);
+  if ((v = m.value) != null) n += 1 + anySize(v as Msg, depth + 1);
   return n;
 }
 function wKeyValue(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.key))) { out[wp++] = 0x0a; wStr(v); }
-  if ((v = m.value) != null) { out[wp++] = 0x12; wMsg(v as Msg, wAny); }
+  if ((v = m.value) != null) { out[wp++] = 0x12; wAnyMsg(v as Msg); }
 }
 
 function sScope(m: Msg, depth: number): number {
@@ -371,7 +408,7 @@ function sScope(m: Msg, depth: number): number {
   let v: unknown;
   if (isStr((v = m.name))) n += 1 + strSize(v);
   if (isStr((v = m.version))) n += 1 + strSize(v);
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
@@ -379,7 +416,7 @@ function wScope(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.name))) { out[wp++] = 0x0a; wStr(v); }
   if (isStr((v = m.version))) { out[wp++] = 0x12; wStr(v); }
-  wList(0x1a, m.attributes, wKeyValue);
+  wKvs(0x1a, m.attributes);
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
 }
 
@@ -419,14 +456,14 @@ function wEntityRef(m: Msg): void {
 
 function sResource(m: Msg, depth: number): number {
   check(depth);
-  let n = listSize(m.attributes, depth + 1, sKeyValue);
+  let n = kvListSize(m.attributes, depth + 1);
   let v: unknown;
   if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   n += listSize(m.entityRefs, depth + 1, sEntityRef);
   return n;
 }
 function wResource(m: Msg): void {
-  wList(0x0a, m.attributes, wKeyValue);
+  wKvs(0x0a, m.attributes);
   let v: unknown;
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x10; wVarint((v as number) >>> 0); }
   wList(0x1a, m.entityRefs, wEntityRef);
@@ -470,8 +507,42 @@ function wScopeEntry(m: Msg, items: unknown, writer: Writer): void {
 
 const sResourceSpans: Sizer = (m, depth) => sResourceEntry(m, m.scopeSpans, depth, sScopeSpans);
 const wResourceSpans: Writer = (m) => wResourceEntry(m, m.scopeSpans, wScopeSpans);
-const sScopeSpans: Sizer = (m, depth) => sScopeEntry(m, m.spans, depth, sSpan);
-const wScopeSpans: Writer = (m) => wScopeEntry(m, m.spans, wSpan);
+function sScopeSpans(m: Msg, depth: number): number {
+  check(depth);
+  let n = 0;
+  let v: unknown;
+  if ((v = m.scope) != null) n += 1 + msgSize(v as Msg, depth + 1, sScope);
+  n += spansSize(m.spans, depth + 1);
+  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
+  return n;
+}
+function wScopeSpans(m: Msg): void {
+  let v: unknown;
+  if ((v = m.scope) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
+  const l = m.spans as Msg[] | null | undefined;
+  if (nonEmpty(l)) {
+    for (let i = 0; i < l!.length; i++) {
+      out[wp++] = 0x12;
+      wVarint(sizes[si++]!);
+      wSpan(l![i]!);
+    }
+  }
+  if (isStr((v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
+}
+
+/** Spans: a direct call per span (see kvListSize). */
+function spansSize(list: unknown, depth: number): number {
+  if (!nonEmpty(list)) return 0;
+  const l = list as Msg[];
+  let n = 0;
+  for (let i = 0; i < l.length; i++) {
+    const at = reserve();
+    const k = sSpan(l[i]!, depth);
+    sizes[at] = k;
+    n += 1 + varintLen(k) + k;
+  }
+  return n;
+}
 
 function sSpan(m: Msg, depth: number): number {
   check(depth);
@@ -485,7 +556,7 @@ function sSpan(m: Msg, depth: number): number {
   if (isNum((v = m.kind))) n += 1 + int32Len(v as number);
   if (isLong(m.startTimeUnixNano)) n += 9;
   if (isLong(m.endTimeUnixNano)) n += 9;
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   n += listSize(m.events, depth + 1, sEvent);
   if (isNum((v = m.droppedEventsCount))) n += 1 + varintLen((v as number) >>> 0);
@@ -506,7 +577,7 @@ function wSpan(m: Msg): void {
   if (isNum((v = m.kind))) { out[wp++] = 0x30; wInt32(v as number); }
   if (isLong((v = m.startTimeUnixNano))) { out[wp++] = 0x39; wFixed64(v); }
   if (isLong((v = m.endTimeUnixNano))) { out[wp++] = 0x41; wFixed64(v); }
-  wList(0x4a, m.attributes, wKeyValue);
+  wKvs(0x4a, m.attributes);
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
   wList(0x5a, m.events, wEvent);
   if (isNum((v = m.droppedEventsCount))) { out[wp++] = 0x60; wVarint((v as number) >>> 0); }
@@ -522,7 +593,7 @@ function sEvent(m: Msg, depth: number): number {
   let v: unknown;
   if (isLong(m.timeUnixNano)) n += 9;
   if (isStr((v = m.name))) n += 1 + strSize(v);
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
@@ -530,7 +601,7 @@ function wEvent(m: Msg): void {
   let v: unknown;
   if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
   if (isStr((v = m.name))) { out[wp++] = 0x12; wStr(v); }
-  wList(0x1a, m.attributes, wKeyValue);
+  wKvs(0x1a, m.attributes);
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
 }
 
@@ -541,7 +612,7 @@ function sLink(m: Msg, depth: number): number {
   if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
   if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
   if (isStr((v = m.traceState))) n += 1 + strSize(v);
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   if (isNum(m.flags)) n += 5;
   return n;
@@ -551,7 +622,7 @@ function wLink(m: Msg): void {
   if (isBytes((v = m.traceId))) { out[wp++] = 0x0a; wBytes(v); }
   if (isBytes((v = m.spanId))) { out[wp++] = 0x12; wBytes(v); }
   if (isStr((v = m.traceState))) { out[wp++] = 0x1a; wStr(v); }
-  wList(0x22, m.attributes, wKeyValue);
+  wKvs(0x22, m.attributes);
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x28; wVarint((v as number) >>> 0); }
   if (isNum((v = m.flags))) { out[wp++] = 0x35; wFixed32(v as number); }
 }
@@ -589,7 +660,7 @@ function sMetric(m: Msg, depth: number): number {
   if ((v = m.histogram) != null) n += 1 + msgSize(v as Msg, depth + 1, sHistogram);
   if ((v = m.exponentialHistogram) != null) n += 1 + msgSize(v as Msg, depth + 1, sExpHistogram);
   if ((v = m.summary) != null) n += 1 + msgSize(v as Msg, depth + 1, sSummary);
-  n += listSize(m.metadata, depth + 1, sKeyValue);
+  n += kvListSize(m.metadata, depth + 1);
   return n;
 }
 function wMetric(m: Msg): void {
@@ -602,7 +673,7 @@ function wMetric(m: Msg): void {
   if ((v = m.histogram) != null) { out[wp++] = 0x4a; wMsg(v as Msg, wHistogram); }
   if ((v = m.exponentialHistogram) != null) { out[wp++] = 0x52; wMsg(v as Msg, wExpHistogram); }
   if ((v = m.summary) != null) { out[wp++] = 0x5a; wMsg(v as Msg, wSummary); }
-  wList(0x62, m.metadata, wKeyValue);
+  wKvs(0x62, m.metadata);
 }
 
 function temporalitySize(m: Msg): number {
@@ -671,7 +742,7 @@ function sNumberPoint(m: Msg, depth: number): number {
   if (member(m, 'asDouble', m.asDouble, NUM_AS_DOUBLE)) n += 9;
   n += listSize(m.exemplars, depth + 1, sExemplar);
   if (member(m, 'asInt', m.asInt, NUM_AS_INT)) n += 9;
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
@@ -681,7 +752,7 @@ function wNumberPoint(m: Msg): void {
   if (member(m, 'asDouble', (v = m.asDouble), NUM_AS_DOUBLE)) { out[wp++] = 0x21; wDouble(v); }
   wList(0x2a, m.exemplars, wExemplar);
   if (member(m, 'asInt', (v = m.asInt), NUM_AS_INT)) { out[wp++] = 0x31; wFixed64(v); }
-  wList(0x3a, m.attributes, wKeyValue);
+  wKvs(0x3a, m.attributes);
   if (isNum((v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
 }
 
@@ -694,7 +765,7 @@ function sExemplar(m: Msg, depth: number): number {
   if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
   if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
   if (member(m, 'asInt', m.asInt, EX_AS_INT)) n += 9;
-  n += listSize(m.filteredAttributes, depth + 1, sKeyValue);
+  n += kvListSize(m.filteredAttributes, depth + 1);
   return n;
 }
 function wExemplar(m: Msg): void {
@@ -704,7 +775,7 @@ function wExemplar(m: Msg): void {
   if (isBytes((v = m.spanId))) { out[wp++] = 0x22; wBytes(v); }
   if (isBytes((v = m.traceId))) { out[wp++] = 0x2a; wBytes(v); }
   if (member(m, 'asInt', (v = m.asInt), EX_AS_INT)) { out[wp++] = 0x31; wFixed64(v); }
-  wList(0x3a, m.filteredAttributes, wKeyValue);
+  wKvs(0x3a, m.filteredAttributes);
 }
 
 /** Packed repeated fixed64/double: 8 bytes each. */
@@ -737,7 +808,7 @@ function sHistogramPoint(m: Msg, depth: number): number {
   n += packed8Size(m.bucketCounts);
   n += packed8Size(m.explicitBounds);
   n += listSize(m.exemplars, depth + 1, sExemplar);
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
   if (m.min != null) n += 9;
   if (m.max != null) n += 9;
@@ -751,7 +822,7 @@ function wHistogramPoint(m: Msg): void {
   wPackedFixed64(0x32, m.bucketCounts);
   wPackedDouble(0x3a, m.explicitBounds);
   wList(0x42, m.exemplars, wExemplar);
-  wList(0x4a, m.attributes, wKeyValue);
+  wKvs(0x4a, m.attributes);
   if (isNum((v = m.flags))) { out[wp++] = 0x50; wVarint((v as number) >>> 0); }
   if ((v = m.min) != null) { out[wp++] = 0x59; wDouble(v); }
   if ((v = m.max) != null) { out[wp++] = 0x61; wDouble(v); }
@@ -797,7 +868,7 @@ function zigzag(v: number): number {
 
 function sExpPoint(m: Msg, depth: number): number {
   check(depth);
-  let n = listSize(m.attributes, depth + 1, sKeyValue) + sTimes(m);
+  let n = kvListSize(m.attributes, depth + 1) + sTimes(m);
   let v: unknown;
   if (isLong(m.count)) n += 9;
   if (m.sum != null) n += 9;
@@ -814,7 +885,7 @@ function sExpPoint(m: Msg, depth: number): number {
 }
 function wExpPoint(m: Msg): void {
   let v: unknown;
-  wList(0x0a, m.attributes, wKeyValue);
+  wKvs(0x0a, m.attributes);
   wTimes(m);
   if (isLong((v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
   if ((v = m.sum) != null) { out[wp++] = 0x29; wDouble(v); }
@@ -836,7 +907,7 @@ function sSummaryPoint(m: Msg, depth: number): number {
   if (isLong(m.count)) n += 9;
   if (isDouble(m.sum)) n += 9;
   n += listSize(m.quantileValues, depth + 1, sQuantile);
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
   return n;
 }
@@ -846,7 +917,7 @@ function wSummaryPoint(m: Msg): void {
   if (isLong((v = m.count))) { out[wp++] = 0x21; wFixed64(v); }
   if (isDouble((v = m.sum))) { out[wp++] = 0x29; wDouble(v); }
   wList(0x32, m.quantileValues, wQuantile);
-  wList(0x3a, m.attributes, wKeyValue);
+  wKvs(0x3a, m.attributes);
   if (isNum((v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
 }
 
@@ -874,8 +945,8 @@ function sLogRecord(m: Msg, depth: number): number {
   if (isLong(m.timeUnixNano)) n += 9;
   if (isNum((v = m.severityNumber))) n += 1 + int32Len(v as number);
   if (isStr((v = m.severityText))) n += 1 + strSize(v);
-  if ((v = m.body) != null) n += 1 + msgSize(v as Msg, depth + 1, sAny);
-  n += listSize(m.attributes, depth + 1, sKeyValue);
+  if ((v = m.body) != null) n += 1 + anySize(v as Msg, depth + 1);
+  n += kvListSize(m.attributes, depth + 1);
   if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
   if (isNum(m.flags)) n += 5;
   if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
@@ -889,8 +960,8 @@ function wLogRecord(m: Msg): void {
   if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
   if (isNum((v = m.severityNumber))) { out[wp++] = 0x10; wInt32(v as number); }
   if (isStr((v = m.severityText))) { out[wp++] = 0x1a; wStr(v); }
-  if ((v = m.body) != null) { out[wp++] = 0x2a; wMsg(v as Msg, wAny); }
-  wList(0x32, m.attributes, wKeyValue);
+  if ((v = m.body) != null) { out[wp++] = 0x2a; wAnyMsg(v as Msg); }
+  wKvs(0x32, m.attributes);
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x38; wVarint((v as number) >>> 0); }
   if (isNum((v = m.flags))) { out[wp++] = 0x45; wFixed32(v as number); }
   if (isBytes((v = m.traceId))) { out[wp++] = 0x4a; wBytes(v); }
