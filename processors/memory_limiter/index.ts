@@ -7,7 +7,7 @@ import { MemoryLimiterProcessor } from './processor';
 export const memoryLimiterProcessorFactory = processorFactory<MemoryLimiterConfig>({
   kind: 'processor',
   type: 'memory_limiter',
-  description: 'Refuses data with a retryable error while resident memory is above the soft limit; forces a GC above the hard limit',
+  description: 'Refuses data with a retryable error while resident memory (RSS) is above the soft limit; forces a GC above the hard limit. Put it first in every pipeline',
   signals: { traces: 'beta', metrics: 'beta', logs: 'beta' },
   config: configSchema,
   validate,

@@ -40,10 +40,6 @@ export class MemoryLimiterProcessor<S extends Signal> implements Component, Cons
     if (this.monitor || this.acquired) return;
     this.monitor = acquireMonitor(this.key, () => this.createMonitor());
     this.acquired = true;
-    const t = this.settings.telemetry;
-    const m = this.monitor;
-    t.observeGauge('memory_limiter_limited', '1 while the memory limiter refuses data, else 0', () => (m.limited ? 1 : 0));
-    t.observeGauge('memory_limiter_rss_bytes', 'resident memory at the last check', () => m.lastRss);
   }
 
   async shutdown(): Promise<void> {
@@ -70,7 +66,7 @@ export class MemoryLimiterProcessor<S extends Signal> implements Component, Cons
     logger.info('memory limiter limits', {
       limit_mib: Math.round(limits.hard / 1048576), soft_limit_mib: Math.round(limits.soft / 1048576), check_interval_ms: this.cfg.check_interval,
     });
-    return new MemoryMonitor({
+    const m = new MemoryMonitor({
       checkIntervalMs: this.cfg.check_interval,
       minGcIntervalSoftMs: this.cfg.min_gc_interval_when_soft_limited,
       minGcIntervalHardMs: this.cfg.min_gc_interval_when_hard_limited,
@@ -79,5 +75,10 @@ export class MemoryLimiterProcessor<S extends Signal> implements Component, Cons
       readRss,
       forceGc,
     });
+    // Once per monitor, not per pipeline: the pipelines share it.
+    const t = this.settings.telemetry;
+    t.observeGauge('memory_limiter_limited', '1 while the memory limiter refuses data, else 0', () => (m.limited ? 1 : 0));
+    t.observeGauge('memory_limiter_rss_bytes', 'resident memory at the last check', () => m.lastRss);
+    return m;
   }
 }
