@@ -1,7 +1,9 @@
 // A hand-written protobuf encoder for the OTLP export requests, written from the field numbers in
-// schema.ts. Two passes over the pdata: the first computes every nested message's size (and every
-// string's UTF-8 length) bottom-up into one reusable Int32Array, in the order the second pass
-// needs them; the second writes into one Buffer of exactly the final size. No object per field.
+// schema.ts. One pass over the pdata into one reusable scratch Buffer: a nested message's length
+// prefix is reserved with a guess of its width (1 byte for attributes, 2 for spans, 3 for the
+// big containers) and patched when the message ends, moving the body only when the guess was
+// wrong; strings are written optimistically as ASCII. No object per field; the result is one copy
+// of the scratch bytes.
 //
 // Which fields are written follows protobufjs' encoder exactly, so the bytes are identical to
 // the reference encodeRequest: fields in field-number order; a proto3 scalar only when it is an
@@ -20,23 +22,30 @@ interface WriteBuffer extends Buffer {
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-// ---- pass 1: sizes -------------------------------------------------------------------------
+// ---- output ----------------------------------------------------------------------------------
 
-let sizes = new Int32Array(4096);
-let sn = 0;
-let si = 0;
+/** Scratch output, reused across calls; dropped after an unusually large request. */
+let out = Buffer.allocUnsafeSlow(1 << 20) as WriteBuffer;
+let wp = 0;
+/** Nesting depth of the message being written (protobufjs' limit applies). */
+let depth = 0;
+const KEEP_SCRATCH = 16 << 20;
+/**
+ * Free bytes guaranteed after every variable-size write (message, string, bytes, list) and at the
+ * start of a message: enough for the fixed-size fields any message writes between two of them.
+ */
+const HEADROOM = 256;
 
-function reserve(): number {
-  if (sn === sizes.length) {
-    const bigger = new Int32Array(sizes.length * 2);
-    bigger.set(sizes);
-    sizes = bigger;
-  }
-  return sn++;
+function ensure(n: number): void {
+  if (wp + n > out.length) grow(n);
 }
 
-function varintLen(v: number): number {
-  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+function grow(n: number): void {
+  let size = out.length * 2;
+  while (wp + n > size) size *= 2;
+  const bigger = Buffer.allocUnsafeSlow(size) as WriteBuffer;
+  out.copy(bigger, 0, 0, wp);
+  out = bigger;
 }
 
 // The last 64-bit value converted (protobufjs LongBits rules).
@@ -73,48 +82,10 @@ function bits(v: unknown): void {
   bhi = l.high >>> 0;
 }
 
-function varint64Len(): number {
-  const p1 = ((blo >>> 28) | (bhi << 4)) >>> 0;
-  const p2 = bhi >>> 24;
-  if (p2 === 0) {
-    if (p1 === 0) return blo < 16384 ? (blo < 128 ? 1 : 2) : blo < 2097152 ? 3 : 4;
-    return p1 < 16384 ? (p1 < 128 ? 5 : 6) : p1 < 2097152 ? 7 : 8;
-  }
-  return p2 < 128 ? 9 : 10;
-}
-
-/** UTF-8 length of a string field's value, remembered for pass 2; returns the field's length-prefixed size. */
-function strSize(v: unknown): number {
-  const s = typeof v === 'string' ? v : '';
-  let n = s.length;
-  if (n < 64) {
-    for (let i = 0; i < s.length; i++) {
-      if (s.charCodeAt(i) >= 0x80) {
-        n = Buffer.byteLength(s, 'utf8');
-        break;
-      }
-    }
-  } else {
-    n = Buffer.byteLength(s, 'utf8');
-  }
-  const i = reserve(); // reserve() may replace `sizes`: index first
-  sizes[i] = n;
-  return varintLen(n) + n;
-}
-
 function asBytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
   if (typeof v === 'string') return Buffer.from(v, 'base64');
   return Uint8Array.from(v as ArrayLike<number>);
-}
-
-function bytesSize(v: unknown): number {
-  const n = asBytes(v).length;
-  return varintLen(n) + n;
-}
-
-function int32Len(v: number): number {
-  return v < 0 ? 10 : varintLen(v >>> 0);
 }
 
 // Field presence. protobufjs writes a proto3 scalar when it is an own, non-null, non-default
@@ -167,34 +138,10 @@ const NUM_AS_INT = NUM_P.asInt;
 const EX_AS_DOUBLE = EX_P.asDouble;
 const EX_AS_INT = EX_P.asInt;
 
-type Sizer = (m: Msg, depth: number) => number;
 type Writer = (m: Msg) => void;
-
-function check(depth: number): void {
-  if (depth > MAX_DEPTH) throw new Error('max depth exceeded');
-}
-
-/** One nested message field: reserve its size slot first (pre-order), fill it after. */
-function msgSize(child: Msg, depth: number, sizer: Sizer): number {
-  const i = reserve();
-  const n = sizer(child, depth);
-  sizes[i] = n;
-  return varintLen(n) + n;
-}
-
-/** A repeated message field with a one-byte tag. */
-function listSize(list: unknown, depth: number, sizer: Sizer): number {
-  if (!nonEmpty(list)) return 0;
-  const l = list as Msg[];
-  let n = 0;
-  for (let i = 0; i < l.length; i++) n += 1 + msgSize(l[i]!, depth, sizer);
-  return n;
-}
 
 // ---- pass 2: writing -----------------------------------------------------------------------
 
-let out = Buffer.alloc(0) as WriteBuffer;
-let wp = 0;
 const f64 = new Float64Array(1);
 const f64b = new Uint8Array(f64.buffer);
 
@@ -262,24 +209,34 @@ function wDouble(v: unknown): void {
 
 function wStr(v: unknown): void {
   const s = typeof v === 'string' ? v : '';
-  const n = sizes[si++]!;
-  wVarint(n);
-  if (n === s.length) {
-    // ASCII (a non-ASCII UTF-16 unit always takes more than one UTF-8 byte).
-    if (n < 32) {
-      const o = out;
-      const p = wp;
-      for (let i = 0; i < n; i++) o[p + i] = s.charCodeAt(i);
-      wp = p + n;
-    } else wp += out.latin1Write(s, wp, n);
-  } else {
-    wp += out.utf8Write(s, wp, n);
+  const n = s.length;
+  if (n < 43) {
+    // At most 42 UTF-16 units: at most 126 UTF-8 bytes, so the length fits the one byte reserved.
+    ensure(n * 3 + 1 + HEADROOM);
+    const o = out;
+    const at = wp;
+    let p = at + 1;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      o[p++] = c;
+    }
+    if (i < n) p += o.utf8Write(s.slice(i), p, n * 3);
+    o[at] = p - at - 1;
+    wp = p;
+    return;
   }
+  const len = Buffer.byteLength(s, 'utf8');
+  ensure(len + 5 + HEADROOM);
+  wVarint(len);
+  wp += len === n ? out.latin1Write(s, wp, len) : out.utf8Write(s, wp, len);
 }
 
 function wBytes(v: unknown): void {
   const b = asBytes(v);
   const n = b.length;
+  ensure(n + 5 + HEADROOM);
   wVarint(n);
   const o = out;
   const p = wp;
@@ -289,129 +246,101 @@ function wBytes(v: unknown): void {
   wp = p + n;
 }
 
-function wMsg(child: Msg, writer: Writer): void {
-  wVarint(sizes[si++]!);
+/** A nested message after its tag: length prefix reserved (`guess` bytes), body, prefix patched. */
+function wMsg(child: Msg, writer: Writer, guess = 1): void {
+  if (++depth > MAX_DEPTH) throw new Error('max depth exceeded');
+  ensure(guess + HEADROOM);
+  const at = wp;
+  wp += guess;
   writer(child);
+  endMsg(at, guess);
+  depth--;
 }
 
-function wList(tag: number, list: unknown, writer: Writer): void {
+function endMsg(at: number, guess: number): void {
+  const len = wp - at - guess;
+  const need = varintLen(len);
+  if (need !== guess) {
+    ensure(need + HEADROOM);
+    out.copyWithin(at + need, at + guess, wp);
+    wp += need - guess;
+  } else ensure(HEADROOM);
+  // The prefix, exactly `need` bytes.
+  const o = out;
+  let v = len;
+  let p = at;
+  while (v > 127) {
+    o[p++] = (v & 127) | 128;
+    v >>>= 7;
+  }
+  o[p] = v;
+}
+
+function varintLen(v: number): number {
+  return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+}
+
+function wList(tag: number, list: unknown, writer: Writer, guess = 1): void {
   if (!nonEmpty(list)) return;
   const l = list as Msg[];
   for (let i = 0; i < l.length; i++) {
     out[wp++] = tag;
-    wMsg(l[i]!, writer);
+    wMsg(l[i]!, writer, guess);
   }
 }
 
 // ---- common --------------------------------------------------------------------------------
 
-// AnyValue is the most frequent message (one per attribute): its members are checked once, in
-// pass 1, and pass 2 reads which were present from the size stack.
-function sAny(m: Msg, depth: number): number {
-  check(depth);
-  const mi = reserve();
-  let mask = 0;
-  let n = 0;
-  let v: unknown;
-  if (member(m, 'stringValue', (v = m.stringValue), D_STRING)) { mask |= 1; n += 1 + strSize(v); }
-  if (member(m, 'boolValue', m.boolValue, D_BOOL)) { mask |= 2; n += 2; }
-  if (member(m, 'intValue', (v = m.intValue), D_INT)) { mask |= 4; bits(v); n += 1 + varint64Len(); }
-  if (member(m, 'doubleValue', m.doubleValue, D_DOUBLE)) { mask |= 8; n += 9; }
-  if ((v = m.arrayValue) != null) { mask |= 16; n += 1 + msgSize(v as Msg, depth + 1, sValues); }
-  if ((v = m.kvlistValue) != null) { mask |= 32; n += 1 + msgSize(v as Msg, depth + 1, sKvList); }
-  if (member(m, 'bytesValue', (v = m.bytesValue), D_BYTES)) { mask |= 64; n += 1 + bytesSize(v); }
-  sizes[mi] = mask;
-  return n;
-}
-
 function wAny(m: Msg): void {
-  const mask = sizes[si++]!;
-  if (mask & 1) { out[wp++] = 0x0a; wStr(m.stringValue); }
-  if (mask & 2) { out[wp++] = 0x10; out[wp++] = m.boolValue ? 1 : 0; }
-  if (mask & 4) { out[wp++] = 0x18; bits(m.intValue); wVarint64(); }
-  if (mask & 8) { out[wp++] = 0x21; wDouble(m.doubleValue); }
-  if (mask & 16) { out[wp++] = 0x2a; wMsg(m.arrayValue as Msg, wValues); }
-  if (mask & 32) { out[wp++] = 0x32; wMsg(m.kvlistValue as Msg, wKvList); }
-  if (mask & 64) { out[wp++] = 0x3a; wBytes(m.bytesValue); }
+  let v: unknown;
+  if (member(m, 'stringValue', (v = m.stringValue), D_STRING)) { out[wp++] = 0x0a; wStr(v); }
+  if (member(m, 'boolValue', (v = m.boolValue), D_BOOL)) { out[wp++] = 0x10; out[wp++] = v ? 1 : 0; }
+  if (member(m, 'intValue', (v = m.intValue), D_INT)) { out[wp++] = 0x18; bits(v); wVarint64(); }
+  if (member(m, 'doubleValue', (v = m.doubleValue), D_DOUBLE)) { out[wp++] = 0x21; wDouble(v); }
+  if ((v = m.arrayValue) != null) { out[wp++] = 0x2a; wMsg(v as Msg, wValues); }
+  if ((v = m.kvlistValue) != null) { out[wp++] = 0x32; wMsg(v as Msg, wKvList); }
+  if (member(m, 'bytesValue', (v = m.bytesValue), D_BYTES)) { out[wp++] = 0x3a; wBytes(v); }
 }
 
-// Attributes are most of the data: their loops call sKeyValue/sAny directly (not through the
-// generic listSize/msgSize, whose sizer argument makes the call megamorphic), so V8 can inline.
-function kvListSize(list: unknown, depth: number): number {
-  if (!nonEmpty(list)) return 0;
-  const l = list as Msg[];
-  let n = 0;
-  for (let i = 0; i < l.length; i++) {
-    const at = reserve();
-    const k = sKeyValue(l[i]!, depth);
-    sizes[at] = k;
-    n += 1 + varintLen(k) + k;
-  }
-  return n;
-}
-
+// Attributes are most of the data: their loop calls wKeyValue directly (the generic wList's
+// writer argument makes its call megamorphic), so V8 can inline.
 function wKvs(tag: number, list: unknown): void {
   if (!nonEmpty(list)) return;
   const l = list as Msg[];
   for (let i = 0; i < l.length; i++) {
     out[wp++] = tag;
-    wVarint(sizes[si++]!);
+    if (++depth > MAX_DEPTH) throw new Error('max depth exceeded');
+    ensure(1 + HEADROOM);
+    const at = wp++;
     wKeyValue(l[i]!);
+    endMsg(at, 1);
+    depth--;
   }
 }
 
-function anySize(v: Msg, depth: number): number {
-  const at = reserve();
-  const n = sAny(v, depth);
-  sizes[at] = n;
-  return varintLen(n) + n;
-}
-
 function wAnyMsg(v: Msg): void {
-  wVarint(sizes[si++]!);
+  if (++depth > MAX_DEPTH) throw new Error('max depth exceeded');
+  ensure(1 + HEADROOM);
+  const at = wp++;
   wAny(v);
+  endMsg(at, 1);
+  depth--;
 }
 
-function sValues(m: Msg, depth: number): number {
-  check(depth);
-  return listSize(m.values, depth + 1, sAny);
-}
 function wValues(m: Msg): void {
   wList(0x0a, m.values, wAny);
 }
 
-function sKvList(m: Msg, depth: number): number {
-  check(depth);
-  return kvListSize(m.values, depth + 1);
-}
 function wKvList(m: Msg): void {
   wKvs(0x0a, m.values);
 }
 
-function sKeyValue(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isStr((v = m.key))) n += 1 + strSize(v);
-  if ((v = m.value) != null) n += 1 + anySize(v as Msg, depth + 1);
-  return n;
-}
 function wKeyValue(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.key))) { out[wp++] = 0x0a; wStr(v); }
   if ((v = m.value) != null) { out[wp++] = 0x12; wAnyMsg(v as Msg); }
 }
 
-function sScope(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isStr((v = m.name))) n += 1 + strSize(v);
-  if (isStr((v = m.version))) n += 1 + strSize(v);
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  return n;
-}
 function wScope(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.name))) { out[wp++] = 0x0a; wStr(v); }
@@ -420,13 +349,6 @@ function wScope(m: Msg): void {
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
 }
 
-function sStrings(list: unknown): number {
-  if (!nonEmpty(list)) return 0;
-  const l = list as unknown[];
-  let n = 0;
-  for (let i = 0; i < l.length; i++) n += 1 + strSize(l[i]);
-  return n;
-}
 function wStrings(tag: number, list: unknown): void {
   if (!nonEmpty(list)) return;
   const l = list as unknown[];
@@ -436,16 +358,6 @@ function wStrings(tag: number, list: unknown): void {
   }
 }
 
-function sEntityRef(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
-  if (isStr((v = m.type))) n += 1 + strSize(v);
-  n += sStrings(m.idKeys);
-  n += sStrings(m.descriptionKeys);
-  return n;
-}
 function wEntityRef(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.schemaUrl))) { out[wp++] = 0x0a; wStr(v); }
@@ -454,14 +366,6 @@ function wEntityRef(m: Msg): void {
   wStrings(0x22, m.descriptionKeys);
 }
 
-function sResource(m: Msg, depth: number): number {
-  check(depth);
-  let n = kvListSize(m.attributes, depth + 1);
-  let v: unknown;
-  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  n += listSize(m.entityRefs, depth + 1, sEntityRef);
-  return n;
-}
 function wResource(m: Msg): void {
   wKvs(0x0a, m.attributes);
   let v: unknown;
@@ -469,53 +373,23 @@ function wResource(m: Msg): void {
   wList(0x1a, m.entityRefs, wEntityRef);
 }
 
-/** resource = 1, <scopes> = 2, schema_url = 3: ResourceSpans/Metrics/Logs share this layout. */
-function sResourceEntry(m: Msg, scopes: unknown, depth: number, sizer: Sizer): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if ((v = m.resource) != null) n += 1 + msgSize(v as Msg, depth + 1, sResource);
-  n += listSize(scopes, depth + 1, sizer);
-  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
-  return n;
-}
 function wResourceEntry(m: Msg, scopes: unknown, writer: Writer): void {
   let v: unknown;
   if ((v = m.resource) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wResource); }
-  wList(0x12, scopes, writer);
+  wList(0x12, scopes, writer, 3);
   if (isStr((v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
 }
 
-/** scope = 1, <items> = 2, schema_url = 3: ScopeSpans/Metrics/Logs share this layout. */
-function sScopeEntry(m: Msg, items: unknown, depth: number, sizer: Sizer): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if ((v = m.scope) != null) n += 1 + msgSize(v as Msg, depth + 1, sScope);
-  n += listSize(items, depth + 1, sizer);
-  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
-  return n;
-}
 function wScopeEntry(m: Msg, items: unknown, writer: Writer): void {
   let v: unknown;
   if ((v = m.scope) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
-  wList(0x12, items, writer);
+  wList(0x12, items, writer, 3);
   if (isStr((v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
 }
 
 // ---- traces --------------------------------------------------------------------------------
 
-const sResourceSpans: Sizer = (m, depth) => sResourceEntry(m, m.scopeSpans, depth, sScopeSpans);
 const wResourceSpans: Writer = (m) => wResourceEntry(m, m.scopeSpans, wScopeSpans);
-function sScopeSpans(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if ((v = m.scope) != null) n += 1 + msgSize(v as Msg, depth + 1, sScope);
-  n += spansSize(m.spans, depth + 1);
-  if (isStr((v = m.schemaUrl))) n += 1 + strSize(v);
-  return n;
-}
 function wScopeSpans(m: Msg): void {
   let v: unknown;
   if ((v = m.scope) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
@@ -523,48 +397,10 @@ function wScopeSpans(m: Msg): void {
   if (nonEmpty(l)) {
     for (let i = 0; i < l!.length; i++) {
       out[wp++] = 0x12;
-      wVarint(sizes[si++]!);
-      wSpan(l![i]!);
+      wMsg(l![i]!, wSpan, 2);
     }
   }
   if (isStr((v = m.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
-}
-
-/** Spans: a direct call per span (see kvListSize). */
-function spansSize(list: unknown, depth: number): number {
-  if (!nonEmpty(list)) return 0;
-  const l = list as Msg[];
-  let n = 0;
-  for (let i = 0; i < l.length; i++) {
-    const at = reserve();
-    const k = sSpan(l[i]!, depth);
-    sizes[at] = k;
-    n += 1 + varintLen(k) + k;
-  }
-  return n;
-}
-
-function sSpan(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
-  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
-  if (isStr((v = m.traceState))) n += 1 + strSize(v);
-  if (isBytes((v = m.parentSpanId))) n += 1 + bytesSize(v);
-  if (isStr((v = m.name))) n += 1 + strSize(v);
-  if (isNum((v = m.kind))) n += 1 + int32Len(v as number);
-  if (isLong(m.startTimeUnixNano)) n += 9;
-  if (isLong(m.endTimeUnixNano)) n += 9;
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  n += listSize(m.events, depth + 1, sEvent);
-  if (isNum((v = m.droppedEventsCount))) n += 1 + varintLen((v as number) >>> 0);
-  n += listSize(m.links, depth + 1, sLink);
-  if (isNum((v = m.droppedLinksCount))) n += 1 + varintLen((v as number) >>> 0);
-  if ((v = m.status) != null) n += 1 + msgSize(v as Msg, depth + 1, sStatus);
-  if (isNum(m.flags)) n += 6; // two-byte tag (field 16) + fixed32
-  return n;
 }
 
 function wSpan(m: Msg): void {
@@ -587,16 +423,6 @@ function wSpan(m: Msg): void {
   if (isNum((v = m.flags))) { out[wp++] = 0x85; out[wp++] = 0x01; wFixed32(v as number); }
 }
 
-function sEvent(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isLong(m.timeUnixNano)) n += 9;
-  if (isStr((v = m.name))) n += 1 + strSize(v);
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  return n;
-}
 function wEvent(m: Msg): void {
   let v: unknown;
   if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
@@ -605,18 +431,6 @@ function wEvent(m: Msg): void {
   if (isNum((v = m.droppedAttributesCount))) { out[wp++] = 0x20; wVarint((v as number) >>> 0); }
 }
 
-function sLink(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
-  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
-  if (isStr((v = m.traceState))) n += 1 + strSize(v);
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  if (isNum(m.flags)) n += 5;
-  return n;
-}
 function wLink(m: Msg): void {
   let v: unknown;
   if (isBytes((v = m.traceId))) { out[wp++] = 0x0a; wBytes(v); }
@@ -627,14 +441,6 @@ function wLink(m: Msg): void {
   if (isNum((v = m.flags))) { out[wp++] = 0x35; wFixed32(v as number); }
 }
 
-function sStatus(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isStr((v = m.message))) n += 1 + strSize(v);
-  if (isNum((v = m.code))) n += 1 + int32Len(v as number);
-  return n;
-}
 function wStatus(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.message))) { out[wp++] = 0x12; wStr(v); }
@@ -643,26 +449,9 @@ function wStatus(m: Msg): void {
 
 // ---- metrics -------------------------------------------------------------------------------
 
-const sResourceMetrics: Sizer = (m, depth) => sResourceEntry(m, m.scopeMetrics, depth, sScopeMetrics);
 const wResourceMetrics: Writer = (m) => wResourceEntry(m, m.scopeMetrics, wScopeMetrics);
-const sScopeMetrics: Sizer = (m, depth) => sScopeEntry(m, m.metrics, depth, sMetric);
 const wScopeMetrics: Writer = (m) => wScopeEntry(m, m.metrics, wMetric);
 
-function sMetric(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isStr((v = m.name))) n += 1 + strSize(v);
-  if (isStr((v = m.description))) n += 1 + strSize(v);
-  if (isStr((v = m.unit))) n += 1 + strSize(v);
-  if ((v = m.gauge) != null) n += 1 + msgSize(v as Msg, depth + 1, sGauge);
-  if ((v = m.sum) != null) n += 1 + msgSize(v as Msg, depth + 1, sSum);
-  if ((v = m.histogram) != null) n += 1 + msgSize(v as Msg, depth + 1, sHistogram);
-  if ((v = m.exponentialHistogram) != null) n += 1 + msgSize(v as Msg, depth + 1, sExpHistogram);
-  if ((v = m.summary) != null) n += 1 + msgSize(v as Msg, depth + 1, sSummary);
-  n += kvListSize(m.metadata, depth + 1);
-  return n;
-}
 function wMetric(m: Msg): void {
   let v: unknown;
   if (isStr((v = m.name))) { out[wp++] = 0x0a; wStr(v); }
@@ -676,76 +465,37 @@ function wMetric(m: Msg): void {
   wKvs(0x62, m.metadata);
 }
 
-function temporalitySize(m: Msg): number {
-  const v = m.aggregationTemporality;
-  return isNum(v) ? 1 + int32Len(v as number) : 0;
-}
 function wTemporality(m: Msg): void {
   const v = m.aggregationTemporality;
   if (isNum(v)) { out[wp++] = 0x10; wInt32(v as number); }
 }
 
-function sGauge(m: Msg, depth: number): number {
-  check(depth);
-  return listSize(m.dataPoints, depth + 1, sNumberPoint);
-}
 function wGauge(m: Msg): void {
   wList(0x0a, m.dataPoints, wNumberPoint);
-}
-function sSum(m: Msg, depth: number): number {
-  check(depth);
-  return listSize(m.dataPoints, depth + 1, sNumberPoint) + temporalitySize(m) + (isBool(m.isMonotonic) ? 2 : 0);
 }
 function wSum(m: Msg): void {
   wList(0x0a, m.dataPoints, wNumberPoint);
   wTemporality(m);
   if (isBool(m.isMonotonic)) { out[wp++] = 0x18; out[wp++] = m.isMonotonic ? 1 : 0; }
 }
-function sHistogram(m: Msg, depth: number): number {
-  check(depth);
-  return listSize(m.dataPoints, depth + 1, sHistogramPoint) + temporalitySize(m);
-}
 function wHistogram(m: Msg): void {
   wList(0x0a, m.dataPoints, wHistogramPoint);
   wTemporality(m);
-}
-function sExpHistogram(m: Msg, depth: number): number {
-  check(depth);
-  return listSize(m.dataPoints, depth + 1, sExpPoint) + temporalitySize(m);
 }
 function wExpHistogram(m: Msg): void {
   wList(0x0a, m.dataPoints, wExpPoint);
   wTemporality(m);
 }
-function sSummary(m: Msg, depth: number): number {
-  check(depth);
-  return listSize(m.dataPoints, depth + 1, sSummaryPoint);
-}
 function wSummary(m: Msg): void {
   wList(0x0a, m.dataPoints, wSummaryPoint);
 }
 
-/** start_time = 2, time = 3: fixed64 in every data point and (time only) in exemplars. */
-function sTimes(m: Msg): number {
-  return (isLong(m.startTimeUnixNano) ? 9 : 0) + (isLong(m.timeUnixNano) ? 9 : 0);
-}
 function wTimes(m: Msg): void {
   let v: unknown;
   if (isLong((v = m.startTimeUnixNano))) { out[wp++] = 0x11; wFixed64(v); }
   if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x19; wFixed64(v); }
 }
 
-function sNumberPoint(m: Msg, depth: number): number {
-  check(depth);
-  let n = sTimes(m);
-  let v: unknown;
-  if (member(m, 'asDouble', m.asDouble, NUM_AS_DOUBLE)) n += 9;
-  n += listSize(m.exemplars, depth + 1, sExemplar);
-  if (member(m, 'asInt', m.asInt, NUM_AS_INT)) n += 9;
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
-  return n;
-}
 function wNumberPoint(m: Msg): void {
   let v: unknown;
   wTimes(m);
@@ -756,18 +506,6 @@ function wNumberPoint(m: Msg): void {
   if (isNum((v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
 }
 
-function sExemplar(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isLong(m.timeUnixNano)) n += 9;
-  if (member(m, 'asDouble', m.asDouble, EX_AS_DOUBLE)) n += 9;
-  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
-  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
-  if (member(m, 'asInt', m.asInt, EX_AS_INT)) n += 9;
-  n += kvListSize(m.filteredAttributes, depth + 1);
-  return n;
-}
 function wExemplar(m: Msg): void {
   let v: unknown;
   if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x11; wFixed64(v); }
@@ -778,15 +516,10 @@ function wExemplar(m: Msg): void {
   wKvs(0x3a, m.filteredAttributes);
 }
 
-/** Packed repeated fixed64/double: 8 bytes each. */
-function packed8Size(list: unknown): number {
-  if (!nonEmpty(list)) return 0;
-  const n = (list as unknown[]).length * 8;
-  return 1 + varintLen(n) + n;
-}
 function wPackedFixed64(tag: number, list: unknown): void {
   if (!nonEmpty(list)) return;
   const l = list as unknown[];
+  ensure(l.length * 8 + 6 + HEADROOM);
   out[wp++] = tag;
   wVarint(l.length * 8);
   for (let i = 0; i < l.length; i++) wFixed64(l[i]);
@@ -794,26 +527,12 @@ function wPackedFixed64(tag: number, list: unknown): void {
 function wPackedDouble(tag: number, list: unknown): void {
   if (!nonEmpty(list)) return;
   const l = list as unknown[];
+  ensure(l.length * 8 + 6 + HEADROOM);
   out[wp++] = tag;
   wVarint(l.length * 8);
   for (let i = 0; i < l.length; i++) wDouble(l[i]);
 }
 
-function sHistogramPoint(m: Msg, depth: number): number {
-  check(depth);
-  let n = sTimes(m);
-  let v: unknown;
-  if (isLong(m.count)) n += 9;
-  if (m.sum != null) n += 9;
-  n += packed8Size(m.bucketCounts);
-  n += packed8Size(m.explicitBounds);
-  n += listSize(m.exemplars, depth + 1, sExemplar);
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
-  if (m.min != null) n += 9;
-  if (m.max != null) n += 9;
-  return n;
-}
 function wHistogramPoint(m: Msg): void {
   let v: unknown;
   wTimes(m);
@@ -828,37 +547,20 @@ function wHistogramPoint(m: Msg): void {
   if ((v = m.max) != null) { out[wp++] = 0x61; wDouble(v); }
 }
 
-function sBuckets(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  const v = m.offset;
-  if (isNum(v)) n += 1 + varintLen(zigzag(v as number));
-  const l = m.bucketCounts;
-  if (nonEmpty(l)) {
-    const list = l as unknown[];
-    let body = 0;
-    for (let i = 0; i < list.length; i++) {
-      bits(list[i]);
-      body += varint64Len();
-    }
-    const i = reserve();
-    sizes[i] = body;
-    n += 1 + varintLen(body) + body;
-  }
-  return n;
-}
 function wBuckets(m: Msg): void {
   const v = m.offset;
   if (isNum(v)) { out[wp++] = 0x08; wVarint(zigzag(v as number)); }
   const l = m.bucketCounts;
   if (nonEmpty(l)) {
     const list = l as unknown[];
+    ensure(list.length * 10 + 6 + HEADROOM);
     out[wp++] = 0x12;
-    wVarint(sizes[si++]!);
+    const at = wp++;
     for (let i = 0; i < list.length; i++) {
       bits(list[i]);
       wVarint64();
     }
+    endMsg(at, 1);
   }
 }
 
@@ -866,23 +568,6 @@ function zigzag(v: number): number {
   return ((v << 1) ^ (v >> 31)) >>> 0;
 }
 
-function sExpPoint(m: Msg, depth: number): number {
-  check(depth);
-  let n = kvListSize(m.attributes, depth + 1) + sTimes(m);
-  let v: unknown;
-  if (isLong(m.count)) n += 9;
-  if (m.sum != null) n += 9;
-  if (isNum((v = m.scale))) n += 1 + varintLen(zigzag(v as number));
-  if (isLong(m.zeroCount)) n += 9;
-  if ((v = m.positive) != null) n += 1 + msgSize(v as Msg, depth + 1, sBuckets);
-  if ((v = m.negative) != null) n += 1 + msgSize(v as Msg, depth + 1, sBuckets);
-  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
-  n += listSize(m.exemplars, depth + 1, sExemplar);
-  if (m.min != null) n += 9;
-  if (m.max != null) n += 9;
-  if (isDouble(m.zeroThreshold)) n += 9;
-  return n;
-}
 function wExpPoint(m: Msg): void {
   let v: unknown;
   wKvs(0x0a, m.attributes);
@@ -900,17 +585,6 @@ function wExpPoint(m: Msg): void {
   if (isDouble((v = m.zeroThreshold))) { out[wp++] = 0x71; wDouble(v); }
 }
 
-function sSummaryPoint(m: Msg, depth: number): number {
-  check(depth);
-  let n = sTimes(m);
-  let v: unknown;
-  if (isLong(m.count)) n += 9;
-  if (isDouble(m.sum)) n += 9;
-  n += listSize(m.quantileValues, depth + 1, sQuantile);
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.flags))) n += 1 + varintLen((v as number) >>> 0);
-  return n;
-}
 function wSummaryPoint(m: Msg): void {
   let v: unknown;
   wTimes(m);
@@ -921,10 +595,6 @@ function wSummaryPoint(m: Msg): void {
   if (isNum((v = m.flags))) { out[wp++] = 0x40; wVarint((v as number) >>> 0); }
 }
 
-function sQuantile(m: Msg, depth: number): number {
-  check(depth);
-  return (isDouble(m.quantile) ? 9 : 0) + (isDouble(m.value) ? 9 : 0);
-}
 function wQuantile(m: Msg): void {
   let v: unknown;
   if (isDouble((v = m.quantile))) { out[wp++] = 0x09; wDouble(v); }
@@ -933,28 +603,9 @@ function wQuantile(m: Msg): void {
 
 // ---- logs ----------------------------------------------------------------------------------
 
-const sResourceLogs: Sizer = (m, depth) => sResourceEntry(m, m.scopeLogs, depth, sScopeLogs);
 const wResourceLogs: Writer = (m) => wResourceEntry(m, m.scopeLogs, wScopeLogs);
-const sScopeLogs: Sizer = (m, depth) => sScopeEntry(m, m.logRecords, depth, sLogRecord);
 const wScopeLogs: Writer = (m) => wScopeEntry(m, m.logRecords, wLogRecord);
 
-function sLogRecord(m: Msg, depth: number): number {
-  check(depth);
-  let n = 0;
-  let v: unknown;
-  if (isLong(m.timeUnixNano)) n += 9;
-  if (isNum((v = m.severityNumber))) n += 1 + int32Len(v as number);
-  if (isStr((v = m.severityText))) n += 1 + strSize(v);
-  if ((v = m.body) != null) n += 1 + anySize(v as Msg, depth + 1);
-  n += kvListSize(m.attributes, depth + 1);
-  if (isNum((v = m.droppedAttributesCount))) n += 1 + varintLen((v as number) >>> 0);
-  if (isNum(m.flags)) n += 5;
-  if (isBytes((v = m.traceId))) n += 1 + bytesSize(v);
-  if (isBytes((v = m.spanId))) n += 1 + bytesSize(v);
-  if (isLong(m.observedTimeUnixNano)) n += 9;
-  if (isStr((v = m.eventName))) n += 1 + strSize(v);
-  return n;
-}
 function wLogRecord(m: Msg): void {
   let v: unknown;
   if (isLong((v = m.timeUnixNano))) { out[wp++] = 0x09; wFixed64(v); }
@@ -972,34 +623,30 @@ function wLogRecord(m: Msg): void {
 
 // ---- requests ------------------------------------------------------------------------------
 
-function request(list: unknown, sizer: Sizer, writer: Writer): Buffer {
-  sn = 0;
-  si = 0;
-  const total = listSize(list, 1, sizer);
-  const result = Buffer.allocUnsafe(total) as WriteBuffer;
-  out = result;
+function request(list: unknown, writer: Writer): Buffer {
   wp = 0;
+  depth = 0;
   try {
-    wList(0x0a, list, writer);
+    // Request depth 0; resource entries (depth 1) are large: a 3-byte prefix guess.
+    wList(0x0a, list, writer, 3);
+    const result = Buffer.allocUnsafe(wp);
+    out.copy(result, 0, 0, wp);
+    return result;
   } finally {
-    out = EMPTY;
+    if (out.length > KEEP_SCRATCH) out = Buffer.allocUnsafeSlow(1 << 20) as WriteBuffer;
   }
-  // Both passes read the same fields: a mismatch means the data changed under the encoder.
-  if (wp !== total || si !== sn) throw new Error(`encoder passes disagree (${wp} of ${total} bytes)`);
-  return result;
 }
 
-const EMPTY = Buffer.alloc(0) as WriteBuffer;
 
 /** Throws plain errors on unencodable input; the codec wraps them as PermanentError. */
 export function encodeTracesFast(m: Msg): Buffer {
-  return request(m.resourceSpans, sResourceSpans, wResourceSpans);
+  return request(m.resourceSpans, wResourceSpans);
 }
 
 export function encodeMetricsFast(m: Msg): Buffer {
-  return request(m.resourceMetrics, sResourceMetrics, wResourceMetrics);
+  return request(m.resourceMetrics, wResourceMetrics);
 }
 
 export function encodeLogsFast(m: Msg): Buffer {
-  return request(m.resourceLogs, sResourceLogs, wResourceLogs);
+  return request(m.resourceLogs, wResourceLogs);
 }

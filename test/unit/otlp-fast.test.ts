@@ -256,6 +256,19 @@ describe('fast OTLP codec vs protobufjs (the reference)', () => {
     assert.equal(attrs.uni!.stringValue, 'ü✓😀日本');
   });
 
+  it('large requests (scratch growth, length prefixes wider than guessed) and strings at the one-byte-prefix boundary: same bytes', () => {
+    const strs = ['日'.repeat(42), '日'.repeat(43), '😀'.repeat(21), 'é'.repeat(42), 'a'.repeat(42) + 'é', 'x'.repeat(127), 'x'.repeat(128), 'y'.repeat(20000)];
+    const spans = Array.from({ length: 12000 }, (_, i) => ({
+      traceId: Buffer.alloc(16, i & 255), spanId: Buffer.alloc(8, 1), name: strs[i % strs.length], kind: 2,
+      startTimeUnixNano: Long.fromNumber(1_700_000_000_000_000 + i, true),
+      attributes: [{ key: 'k', value: { stringValue: strs[(i + 3) % strs.length] } }, { key: 'n', value: { intValue: i } }],
+      events: [], links: [],
+    }));
+    // Tiny spans too: a span body under 128 bytes has a one-byte prefix, narrower than guessed.
+    spans.push({ traceId: Buffer.alloc(0), spanId: Buffer.alloc(0), name: 's', kind: 0, startTimeUnixNano: Long.UZERO, attributes: [], events: [], links: [] });
+    differential('traces', { resourceSpans: [{ scopeSpans: [{ spans }] }, { scopeSpans: [{ spans: spans.slice(0, 3) }] }] }, 'large');
+  });
+
   it('lone UTF-16 surrogates: written as U+FFFD (valid UTF-8), where protobufjs writes bytes its own decoder rejects', () => {
     const data = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityText: 'a\uD800b', attributes: [] }] }] }] };
     const fast = FAST.logs.encode(data);
