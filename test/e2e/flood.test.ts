@@ -236,6 +236,8 @@ service:
     assert.equal(sonde.child.exitCode, null, `sonde exited:\n${sonde.stderr()}`);
 
     const statuses = Object.fromEntries(tally.statuses);
+    // The limiter logs changes of state only, never a line per refused batch.
+    const stateLines = sonde.stderr().split('\n').filter((l) => l.includes('"msg":"memory usage')).map((l) => JSON.parse(l) as { state: string; previous: string });
     const summary = {
       offered_spans: tally.offered, accepted_spans: tally.accepted, refused_spans_client_view: tally.refused,
       received_spans: backend.received, unique_received: backend.seen.size, duplicates: backend.duplicates(),
@@ -247,6 +249,7 @@ service:
       refused_by_receiver: metric(metrics, 'sonde_receiver_refused_spans_total'),
       refused_requests_at_admission: metric(metrics, 'sonde_receiver_refused_requests_total'),
       statuses,
+      limiter_log_lines: stateLines.map((l) => l.state).join(' -> '),
     };
     process.stdout.write(`      flood: ${JSON.stringify(summary)}\n`);
 
@@ -262,5 +265,8 @@ service:
       if (missing) assert.fail(`accepted trace ${trace} never reached the backend`);
     }
     assert.equal(summary.duplicates, 0, 'nothing accepted was delivered twice');
+    assert.ok(stateLines.length > 0, 'entering the limited state was logged');
+    for (const l of stateLines) assert.notEqual(l.state, l.previous, 'every limiter log line is a change of state');
+    for (let i = 1; i < stateLines.length; i++) assert.equal(stateLines[i]!.previous, stateLines[i - 1]!.state, 'no line repeats a state');
   });
 });
