@@ -101,9 +101,17 @@ function join(path: string, key: string): string {
 
 // ---- decode -----------------------------------------------------------------------------------
 
+// Invalid UTF-8 is bad data, as in the protobuf decoder: never silently replaced by U+FFFD.
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses OTLP/JSON text into a message of `type`; throws PermanentError naming the bad field. */
 export function decodeJson(type: protobuf.Type, text: string | Uint8Array): Obj {
-  const src = typeof text === 'string' ? text : Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8');
+  let src: string;
+  try {
+    src = typeof text === 'string' ? text : utf8.decode(text);
+  } catch (err) {
+    throw new PermanentError('invalid JSON: the body is not valid UTF-8', { cause: err });
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(src);
