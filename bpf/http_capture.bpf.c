@@ -612,7 +612,8 @@ static __always_inline bool follow(struct conn_info *c, const struct data_args *
 		bool request = kind == 1;
 		bool recv = a->direction == HTTP_DIR_RECV;
 		c->role = request == recv ? HTTP_ROLE_SERVER : HTTP_ROLE_CLIENT;
-		if (!port_wanted(c)) {
+		/* a TLS connection without addresses yet is filtered once its socket is known */
+		if (!(c->flags & HTTP_CONN_NO_TUPLE) && !port_wanted(c)) {
 			c->state = CONN_IGNORED;
 			count(HTTP_CNT_FILTERED);
 			return false;
@@ -766,8 +767,9 @@ static __always_inline void bind_socket(struct tls_conn *t, __u32 tgid, __s32 fd
 		t->c.rport = fc->rport;
 		if (t->c.role == HTTP_ROLE_UNKNOWN)
 			t->c.role = fc->role;
-		/* the socket was seen opening, so was this TLS session's plaintext */
-		if (!(fc->flags & HTTP_CONN_MIDSTREAM) && t->c.state == CONN_UNDECIDED)
+		/* the socket was seen opening, so was this TLS session's plaintext (user space
+		 * confirms the requests it held as tentative) */
+		if (!(fc->flags & HTTP_CONN_MIDSTREAM))
 			t->c.flags &= ~HTTP_CONN_MIDSTREAM;
 		fc->ssl = ssl;
 		/* its ciphertext is never HTTP: stop looking at it */
@@ -785,6 +787,15 @@ static __always_inline void bind_socket(struct tls_conn *t, __u32 tgid, __s32 fd
 	}
 	t->fd = fd;
 	t->c.flags &= ~HTTP_CONN_NO_TUPLE;
+	/* the port filter could not be applied while the addresses were unknown */
+	if (t->c.state != CONN_IGNORED && t->c.role != HTTP_ROLE_UNKNOWN && !port_wanted(&t->c)) {
+		if (t->c.state == CONN_HTTP) {
+			struct conn_key key = { .tgid = tgid, .fd = fd };
+			emit(&t->c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+		}
+		t->c.state = CONN_IGNORED;
+		count(HTTP_CNT_FILTERED);
+	}
 }
 
 static __always_inline int ssl_return(long rc)

@@ -85,6 +85,9 @@ interface Conn {
   responses: Stream;
   pending: PendingRequest[];
   synced: boolean;
+  /** a TLS connection whose socket is not known yet: whether its start was seen is unknown, so
+   * its requests wait as tentative until the kernel tells (its socket found) */
+  tentative: boolean;
   upgraded: boolean;
   /** framing lost on a synced connection (a message start beyond the capture, bytes that are
    * no message): nothing more on it is paired */
@@ -126,6 +129,7 @@ export class HttpTracker {
     if (c.info.noTuple && (e.flags & CONN_NO_TUPLE) === 0) {
       // a TLS connection learned its socket after its first record
       Object.assign(c.info, { laddr: e.laddr, lport: e.lport, raddr: e.raddr, rport: e.rport, noTuple: false });
+      if (c.tentative) this.settle(c, (e.flags & CONN_MIDSTREAM) === 0);
     }
     if (c.upgraded || c.blind) return;
     c.lastSeenMs = this.now();
@@ -149,6 +153,7 @@ export class HttpTracker {
       responses: { skipping: false },
       pending: [],
       synced: (e.flags & CONN_MIDSTREAM) === 0,
+      tentative: (e.flags & (CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM)) === (CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM),
       upgraded: false,
       blind: false,
       lastSeenMs: this.now(),
@@ -245,6 +250,17 @@ export class HttpTracker {
     return e.total;
   }
 
+  /** A tentative connection is decided: seen from its start (its requests stand) or not (dropped). */
+  private settle(c: Conn, fromStart: boolean): void {
+    c.tentative = false;
+    if (fromStart) {
+      c.synced = true;
+      return;
+    }
+    if (c.pending.length > 0) this.count('midstream_request', c.pending.length);
+    c.pending = [];
+  }
+
   private blind(c: Conn): void {
     c.blind = true;
     this.count('framing_lost');
@@ -258,7 +274,7 @@ export class HttpTracker {
     if (head.type === 'request' && requestSide) {
       this.count('requests');
       m.body = requestBody(head);
-      if (!c.synced) {
+      if (!c.synced && !c.tentative) {
         this.count('midstream_request');
       } else {
         if (c.pending.length >= this.opts.maxPendingRequests) {
@@ -274,6 +290,8 @@ export class HttpTracker {
       const informational = head.status >= 100 && head.status < 200 && head.status !== 101;
       if (!informational) {
         this.count('responses');
+        // still no socket when the answer comes: the start cannot be vouched for
+        if (c.tentative) this.settle(c, false);
         m.request = c.pending.shift();
         if (!m.request) {
           this.count('unmatched_response');
