@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import Long from 'long';
-import type { Component, ComponentTelemetry, Consumer, ExporterFactory, Host, Settings, SignalConsumers } from '../../pipeline/component';
+import type { Component, ComponentTelemetry, Consumer, ExporterFactory, Settings, SignalConsumers } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
 import { isPermanent, PermanentError, RetryableError, retryAfterMs } from '../../pipeline/errors';
-import { silentLogger } from '../../pipeline/logger';
 import { codecs, encodeStatus } from '../../pipeline/otlp/codec';
 import { otlpGrpcRawServices, type ExportResponse } from '../../pipeline/otlp/grpc';
 import { countItems, type LogsData, type MetricsData, type Signal, type SignalData, type TracesData } from '../../pipeline/pdata';
@@ -24,28 +23,13 @@ import { otlpHttpExporterFactory } from '../../exporters/otlphttp';
 import { retryAfter } from '../../exporters/otlphttp/transport';
 import { otlpReceiverFactory } from '../../receivers/otlp';
 import type { OtlpReceiver } from '../../receivers/otlp/receiver';
+import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 
 // ---- harness ---------------------------------------------------------------------------------
 
-class RecordingTelemetry implements ComponentTelemetry {
-  readonly calls: { what: string; signal?: Signal; items: number; reason?: string }[] = [];
-  accepted(signal: Signal, items: number): void { this.calls.push({ what: 'accepted', signal, items }); }
-  refused(signal: Signal, items: number): void { this.calls.push({ what: 'refused', signal, items }); }
-  dropped(signal: Signal, items: number, reason: string): void { this.calls.push({ what: 'dropped', signal, items, reason }); }
-  sent(signal: Signal, items: number): void { this.calls.push({ what: 'sent', signal, items }); }
-  failed(signal: Signal, items: number): void { this.calls.push({ what: 'failed', signal, items }); }
-  observeGauge(): void {}
-  count(name: string, value: number): void { this.calls.push({ what: name, items: value }); }
-  total(what: string, signal?: Signal): number {
-    return this.calls.filter((c) => c.what === what && (!signal || c.signal === signal)).reduce((n, c) => n + c.items, 0);
-  }
-}
+const host = testHost;
+const settingsFor = (telemetry: ComponentTelemetry, id: string, kind: 'receiver' | 'exporter'): Settings => testSettings(telemetry, id, kind);
 
-const host: Host = { getExtension: () => undefined, reportFatalError: () => {}, describe: () => ({ pipelines: [], components: [] }), stats: () => [] };
-
-function settingsFor(telemetry: ComponentTelemetry, id: string, kind: 'receiver' | 'exporter'): Settings {
-  return { id, kind, logger: silentLogger, telemetry, buildInfo: { command: 'sonde', version: 'test' } };
-}
 
 function readChecked(factory: { config: ExporterFactory['config']; validate?: ExporterFactory['validate'] }, raw: unknown): unknown {
   const { value, issues } = readConfig(factory.config, raw);

@@ -23,37 +23,20 @@ import { OTLPLogExporter as LogGrpc } from '@opentelemetry/exporter-logs-otlp-gr
 import { OTLPLogExporter as LogHttpJson } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as LogHttpProto } from '@opentelemetry/exporter-logs-otlp-proto';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
-import type { ComponentTelemetry, Consumer, Host, Settings, SignalConsumers } from '../../pipeline/component';
+import type { ComponentTelemetry, Consumer, Settings, SignalConsumers } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
 import { PermanentError, RetryableError } from '../../pipeline/errors';
-import { silentLogger } from '../../pipeline/logger';
 import { codecs, decodeStatus } from '../../pipeline/otlp/codec';
 import { countItems, idToHex, type AnyValue, type KeyValue, type LogsData, type MetricsData, type Signal, type TracesData } from '../../pipeline/pdata';
 import { otlpReceiverFactory } from '../../receivers/otlp';
+import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import type { OtlpReceiver } from '../../receivers/otlp/receiver';
 
 // ---- harness ---------------------------------------------------------------------------------
 
-class RecordingTelemetry implements ComponentTelemetry {
-  readonly calls: { what: string; signal?: Signal; items: number; reason?: string }[] = [];
-  accepted(signal: Signal, items: number): void { this.calls.push({ what: 'accepted', signal, items }); }
-  refused(signal: Signal, items: number): void { this.calls.push({ what: 'refused', signal, items }); }
-  dropped(signal: Signal, items: number, reason: string): void { this.calls.push({ what: 'dropped', signal, items, reason }); }
-  sent(signal: Signal, items: number): void { this.calls.push({ what: 'sent', signal, items }); }
-  failed(signal: Signal, items: number): void { this.calls.push({ what: 'failed', signal, items }); }
-  observeGauge(): void {}
-  count(name: string, value: number): void { this.calls.push({ what: name, items: value }); }
-  total(what: string, signal?: Signal): number {
-    return this.calls.filter((c) => c.what === what && (!signal || c.signal === signal)).reduce((n, c) => n + c.items, 0);
-  }
-}
+const host = testHost;
+const settingsFor = (telemetry: ComponentTelemetry, id = 'otlp'): Settings => testSettings(telemetry, id, 'receiver');
 
-const host: Host = {
-  getExtension: () => undefined,
-  reportFatalError: () => {},
-  describe: () => ({ pipelines: [], components: [] }),
-  stats: () => [],
-};
 
 /** Keeps what it receives; `fail` decides per call whether to refuse. */
 class Sink<T> implements Consumer<T> {
@@ -76,10 +59,6 @@ interface Harness {
   logs: Sink<LogsData>;
   grpcAddr: string;
   httpAddr: string;
-}
-
-function settingsFor(telemetry: ComponentTelemetry, id = 'otlp'): Settings {
-  return { id, kind: 'receiver', logger: silentLogger, telemetry, buildInfo: { command: 'sonde', version: 'test' } };
 }
 
 function readReceiverConfig(raw: unknown): unknown {

@@ -8,43 +8,23 @@ import * as path from 'node:path';
 import { probeFeatures } from '../../native/features';
 import type { FeatureReport } from '../../native/features';
 import { BpfObject } from '../../native/index';
-import type { ComponentTelemetry, Host, ReceiverFactory, Settings } from '../../pipeline/component';
+import type { ReceiverFactory } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
 import { ATTR_CGROUP, ATTR_PROBE } from '../../pipeline/ebpf/probe-metrics';
 import { ProbeReceiver } from '../../pipeline/ebpf/probe-runner';
 import { PROBE_KEY_SIZE, PROBE_OBJECT, PROBE_STATS_SIZE } from '../../pipeline/ebpf/probe-stats';
 import { cgroup2Mount } from '../../pipeline/ebpf/proc';
-import { silentLogger } from '../../pipeline/logger';
 import type { AnyValue, ExponentialHistogramDataPoint, KeyValue, MetricsData, NumberDataPoint, ResourceMetrics } from '../../pipeline/pdata';
 import { kprobeReceiverFactory } from '../../receivers/kprobe';
 import { tracepointReceiverFactory } from '../../receivers/tracepoint';
 import { uprobeReceiverFactory } from '../../receivers/uprobe';
+import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import { buildC, ensureEbpfBuild, LATENCY_C, spawnGated, WRITER_C } from '../helpers/ebpf';
 
 // ---- harness ---------------------------------------------------------------------------------
 
-class RecordingTelemetry implements ComponentTelemetry {
-  acceptedPoints = 0;
-  refusedPoints = 0;
-  counts = new Map<string, number>();
-  accepted(_s: string, n: number): void { this.acceptedPoints += n; }
-  refused(_s: string, n: number): void { this.refusedPoints += n; }
-  dropped(): void {}
-  sent(): void {}
-  failed(): void {}
-  observeGauge(): void {}
-  count(name: string, value: number, attributes?: Record<string, string>): void {
-    const k = `${name}${attributes ? JSON.stringify(attributes) : ''}`;
-    this.counts.set(k, (this.counts.get(k) ?? 0) + value);
-  }
-}
+const host = testHost;
 
-const host: Host = {
-  getExtension: () => undefined,
-  reportFatalError: () => undefined,
-  describe: () => ({ pipelines: [], components: [] }),
-  stats: () => [],
-};
 
 interface Harness {
   receiver: ProbeReceiver;
@@ -57,7 +37,7 @@ function create(factory: ReceiverFactory, id: string, raw: Record<string, unknow
   const all = [...issues, ...(factory.validate?.(value) ?? [])].filter((i) => i.severity === 'error');
   assert.deepEqual(all, [], `config of ${id}`);
   const telemetry = new RecordingTelemetry();
-  const settings: Settings = { id, kind: 'receiver', logger: silentLogger, telemetry, buildInfo: { command: 'sonde', version: 'test' } };
+  const settings = testSettings(telemetry, id, 'receiver');
   const batches: MetricsData[] = [];
   const c = factory.create(settings, value, { metrics: { consume: async (d) => { batches.push(d); } } });
   assert.ok(c instanceof ProbeReceiver);
@@ -161,7 +141,7 @@ describe('generic probe receivers (tracepoint, kprobe, uprobe)', function () {
       assert.equal(sum?.aggregationTemporality, 2);
       // only the filtered pid was aggregated
       for (const b of h.batches) assert.deepEqual(b.resourceMetrics.map((r) => num(attr(r.resource?.attributes, 'process.pid')?.intValue)), [child.pid]);
-      assert.ok(h.telemetry.acceptedPoints >= 1);
+      assert.ok(h.telemetry.total('accepted') >= 1);
     } finally {
       child.kill();
     }
@@ -333,7 +313,7 @@ describe('generic probe receivers (tracepoint, kprobe, uprobe)', function () {
       await h.receiver.shutdown();
       assert.equal(lastCalls(h, child.pid), 200);
       assert.equal(lastCalls(h, other.pid), undefined);
-      assert.equal(h.telemetry.counts.get('probe_events_dropped{"reason":"max_processes"}'), 200);
+      assert.equal(h.telemetry.countOf('probe_events_dropped', { reason: 'max_processes' }), 200);
     } finally {
       child.kill();
       other.kill();
