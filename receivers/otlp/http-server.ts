@@ -192,7 +192,8 @@ export class HttpIntake {
 
   /** A refusal is retryable: 503 (as the Collector maps UNAVAILABLE) with Retry-After, never 500. */
   private refuse(res: http.ServerResponse, encoding: Encoding, outcome: Extract<Outcome, { kind: 'refused' }>): void {
-    if (outcome.retryAfterMs !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(outcome.retryAfterMs / 1000))));
+    // Without a known delay, 1 s: a sender always learns when to come back.
+    res.setHeader('Retry-After', String(Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1000) / 1000))));
     this.status(res, 503, encoding, CODE.UNAVAILABLE, outcome.message);
   }
 

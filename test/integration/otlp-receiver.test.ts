@@ -431,6 +431,11 @@ describe('otlp receiver', function () {
       assert.equal(status.code, 14);
       assert.match(status.message, /queue full/);
       assert.equal(h.telemetry.total('refused', 'traces'), 4);
+      // A refusal without a known delay still tells the sender when to come back.
+      h.traces.fail = () => new Error('downstream unavailable');
+      const plain = await post(h.httpAddr, '/v1/traces', toBuf(codecs.traces.encodeRequest(sampleTraces(1))), proto);
+      assert.equal(plain.status, 503);
+      assert.equal(plain.headers['retry-after'], '1');
     });
 
     it('answers 400 in JSON when the consumer rejects a JSON request permanently', async () => {
