@@ -15,6 +15,8 @@ import { silentLogger } from '../../pipeline/logger';
 import { SpanKind, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
 import { ebpfHttpReceiverFactory } from '../../receivers/ebpf_http';
 import { EbpfHttpReceiver } from '../../receivers/ebpf_http/receiver';
+import { CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
+import { HttpTracker, type Exchange, type TrackerCount } from '../../receivers/ebpf_http/tracker';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 
 class RecordingTelemetry implements ComponentTelemetry {
@@ -260,5 +262,69 @@ describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', f
     assert.equal(sattr(span, 'url.path'), '/after/exec');
     assert.equal(sattr(span, 'url.scheme'), 'https');
     assert.equal((mine()[0] as CapturedSpan).exe, 'node-copy');
+  });
+});
+
+// The tracker's side of a TLS connection whose socket the kernel did not know at its first
+// record (a Node client writes its first request before it reads anything): its requests wait
+// as tentative until a record tells whether the socket was seen opening.
+describe('ebpf_http tracker: TLS connections without a socket yet', function () {
+  const TENTATIVE = CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM;
+
+  function harness(): { feed(dir: Direction, text: string, flags: number): void; exchanges: Exchange[]; counts: Map<TrackerCount, number> } {
+    const exchanges: Exchange[] = [];
+    const counts = new Map<TrackerCount, number>();
+    const t = new HttpTracker({ maxConnections: 16, maxPendingRequests: 8, idleTimeoutMs: 60_000 }, (x) => exchanges.push(x), (w, n = 1) => counts.set(w, (counts.get(w) ?? 0) + n));
+    let ts = 1n;
+    return {
+      exchanges,
+      counts,
+      feed(dir, text, flags) {
+        const data = Buffer.from(text, 'latin1');
+        const tuple = (flags & CONN_NO_TUPLE) === 0;
+        const e: HttpEvent = {
+          tsNs: ts++, connId: 7n, total: data.length, tgid: 10, tid: 10, fd: tuple ? 5 : -1, kind: EventKind.DATA, direction: dir, role: Role.CLIENT,
+          flags, laddr: tuple ? '127.0.0.1' : '::', raddr: tuple ? '127.0.0.1' : '::', lport: tuple ? 40000 : 0, rport: tuple ? 8443 : 0, comm: 'node', data, tail: Buffer.alloc(0),
+        };
+        t.handle(e);
+      },
+    };
+  }
+
+  const REQ = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
+  const RES = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+
+  it('the socket turns out to have been seen opening: the tentative request stands and pairs', function () {
+    const h = harness();
+    h.feed(Direction.SEND, REQ, TENTATIVE);
+    h.feed(Direction.RECV, RES, CONN_TLS);
+    assert.equal(h.exchanges.length, 1);
+    const x = h.exchanges[0] as Exchange;
+    assert.equal(x.request.target, '/a');
+    assert.equal(x.conn.tls, true);
+    assert.equal(x.conn.noTuple, false, 'the addresses arrived with the later record');
+    assert.equal(x.conn.rport, 8443);
+    assert.equal(h.counts.get('midstream_request'), undefined);
+  });
+
+  it('the socket was itself joined mid-stream: the tentative request is dropped (counted), the response unmatched', function () {
+    const h = harness();
+    h.feed(Direction.SEND, REQ, TENTATIVE);
+    h.feed(Direction.RECV, RES, CONN_TLS | CONN_MIDSTREAM);
+    assert.equal(h.exchanges.length, 0);
+    assert.equal(h.counts.get('midstream_request'), 1);
+    assert.equal(h.counts.get('unmatched_response'), 1);
+    // aligned again: the next exchange pairs
+    h.feed(Direction.SEND, REQ, CONN_TLS | CONN_MIDSTREAM);
+    h.feed(Direction.RECV, RES, CONN_TLS | CONN_MIDSTREAM);
+    assert.equal(h.exchanges.length, 1);
+  });
+
+  it('a response while the socket is still unknown: no pairing can be vouched for', function () {
+    const h = harness();
+    h.feed(Direction.SEND, REQ, TENTATIVE);
+    h.feed(Direction.RECV, RES, TENTATIVE);
+    assert.equal(h.exchanges.length, 0);
+    assert.equal(h.counts.get('midstream_request'), 1);
   });
 });
