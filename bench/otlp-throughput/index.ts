@@ -95,8 +95,22 @@ function pin(pid: number, cpu: number): boolean {
   try { execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' }); return true; } catch { return false; }
 }
 
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * Seconds the process's main thread spent runnable but waiting for a CPU (schedstat field 2): time
+ * other threads (its own GC and compiler helpers, other work on the machine) took from Sonde's
+ * core. Wall - main-thread CPU - this = the main thread really idle.
+ */
+function runqueueWaitSeconds(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of the whole process, or of its main (JavaScript) thread with `mainThread`. */
+function cpuSeconds(pid: number, mainThread = false): number {
+  const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
 }
@@ -192,12 +206,16 @@ service:
     await sink.reached(50 * SPANS_PER_REQUEST);
     const start = sink.spans;
     const cpu0 = cpuSeconds(pid);
+    const wait0 = runqueueWaitSeconds(pid);
+    const main0 = cpuSeconds(pid, true);
     const self0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     await send(client, payloads, MEASURED_REQUESTS);
     await sink.reached(start + MEASURED_REQUESTS * SPANS_PER_REQUEST);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const cpu = cpuSeconds(pid) - cpu0;
+    const waited = runqueueWaitSeconds(pid) - wait0;
+    const mainCpu = cpuSeconds(pid, true) - main0;
     const self = process.cpuUsage(self0);
     const spans = MEASURED_REQUESTS * SPANS_PER_REQUEST;
     const rate = spans / seconds;
@@ -213,6 +231,8 @@ service:
       details: {
         spans, seconds: Number(seconds.toFixed(3)), spans_per_request: SPANS_PER_REQUEST, concurrency: CONCURRENCY, send_batch_size: BATCH_SIZE,
         sonde_cpu_seconds: Number(cpu.toFixed(3)), spans_per_cpu_second: Math.round(spans / cpu),
+        sonde_main_thread_cpu_seconds: Number(mainCpu.toFixed(3)),
+        sonde_main_thread_runqueue_wait_seconds: Number(waited.toFixed(3)),
         sonde_peak_rss_mib: Math.round(rss / 1048576), pinned: pinnedSelf && pinnedSonde, node: process.version,
         received_by_sink: sink.spans - start,
         bench_process_cpu_seconds: Number(((self.user + self.system) / 1e6).toFixed(3)),
