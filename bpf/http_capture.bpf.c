@@ -509,7 +509,6 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 
 	if (!wanted(tgid))
 		return 0;
-	bool tls = tls_process(tgid);
 	struct conn_key key = { .tgid = tgid, .fd = fd };
 	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
@@ -523,12 +522,14 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 		if (!port_wanted(&n))
 			n.state = CONN_IGNORED;
 		bpf_map_update_elem(&conns, &key, &n, BPF_NOEXIST);
-		if (n.state == CONN_IGNORED && !tls)
+		if (n.state == CONN_IGNORED && !tls_process(tgid))
 			return 0;
 		c = bpf_map_lookup_elem(&conns, &key);
 		if (!c)
 			return 0;
 	}
+	/* plaintext HTTP carries no TLS: the TLS bookkeeping costs only the other sockets */
+	bool tls = c->state != CONN_HTTP && tls_process(tgid);
 	if (tls) {
 		/* inside an SSL call, the TCP socket the thread uses is the one under that SSL */
 		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
