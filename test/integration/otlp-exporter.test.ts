@@ -464,7 +464,8 @@ describe('otlp exporters', function () {
       it(`${v.name}: gives up after max_elapsed_time with a RetryableError`, async () => {
         const b = await startBackend();
         b.sinks.traces.fail = () => new Error('down');
-        const { exporter, telemetry } = await startExporter(v.factory, { ...v.endpoint(b), retry_on_failure: { initial_interval: '50ms', max_elapsed_time: '300ms' } });
+        // Long enough for two attempts even when the backend asks for Retry-After: 1 (HTTP 503).
+        const { exporter, telemetry } = await startExporter(v.factory, { ...v.endpoint(b), retry_on_failure: { initial_interval: '50ms', max_elapsed_time: '2500ms' } });
         await assert.rejects(consume(exporter, 'traces', traces()), (err: Error) => {
           assert.ok(err instanceof RetryableError);
           assert.match(err.message, /no more retries left/);
