@@ -5,13 +5,16 @@
 // wrong; strings are written optimistically as ASCII. No object per field; the result is one copy
 // of the scratch bytes.
 //
-// Which fields are written follows protobufjs' encoder exactly, so the bytes are identical to
-// the reference encodeRequest: fields in field-number order; a proto3 scalar only when it is an
-// own, non-null, non-default property; oneof members and proto3 `optional` fields when own and
-// non-null (even if zero); repeated fields when non-empty (scalars packed); numbers, decimal
-// strings and Longs accepted for 64-bit fields. One known difference: strings with unpaired
-// UTF-16 surrogates are written as U+FFFD (valid UTF-8, Node's rule); protobufjs writes short
-// ones as raw surrogate bytes that no strict decoder (its own included) accepts.
+// Which fields are written follows protobufjs' encoder, so the bytes are identical to the
+// reference encodeRequest (test/unit/otlp-fast.test.ts): fields in field-number order; a proto3
+// scalar only when non-null and non-default; oneof members and proto3 `optional` fields when set
+// (own and non-null, even if zero); repeated fields when non-empty (scalars packed); numbers,
+// decimal strings and Longs accepted for 64-bit fields; nesting deeper than 100 refused. Known
+// differences, both deliberate: strings with unpaired UTF-16 surrogates are written as U+FFFD
+// (valid UTF-8, Node's rule) where protobufjs writes short ones as raw surrogate bytes that no
+// strict decoder (its own included) accepts; and a non-default scalar or message field inherited
+// through the prototype chain (an Object.create(span) copy) is written, where protobufjs skips
+// every field that is not an own property.
 import Long from 'long';
 import { MAX_DEPTH, Msg, ctorOf } from './fast-wire';
 
