@@ -277,6 +277,16 @@ describe('fast OTLP codec vs protobufjs (the reference)', () => {
     assert.throws(() => TYPES.logs.decode(TYPES.logs.encode(data).finish()));
   });
 
+  it('an inherited field (Object.create copy) is written by the fast encoder; protobufjs writes own fields only', () => {
+    const base = { name: 'inherited', kind: 2, attributes: [], events: [], links: [] };
+    const span = Object.assign(Object.create(base) as Obj, { spanId: Buffer.alloc(8, 7) });
+    const data = { resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] };
+    const s = codecs.traces.decodeRequest(FAST.traces.encode(data)).resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+    assert.equal(s.name, 'inherited');
+    assert.equal(s.kind, 2);
+    assert.equal((TYPES.traces.decode(TYPES.traces.encode(data).finish()) as unknown as { resourceSpans: { scopeSpans: { spans: Obj[] }[] }[] }).resourceSpans[0]!.scopeSpans[0]!.spans[0]!.name, '');
+  });
+
   it('interned strings: the same text from different requests is the same value, different text never collides', () => {
     const mk = (s: string) => codecs.logs.encodeRequest({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityText: s, attributes: [] }] }] }] } as never);
     const texts = Array.from({ length: 20000 }, (_, i) => `v${i % 7000}-${'x'.repeat(i % 40)}`);
