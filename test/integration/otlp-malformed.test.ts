@@ -101,11 +101,16 @@ async function gzipBomb(total: number): Promise<Buffer> {
 
 interface Answer { status: string; detail: string }
 
-/** Posts a body (a Buffer, or `repeat` copies of a chunk streamed); resolves on the response. */
+/**
+ * Posts a body (a Buffer, or `repeat` copies of a chunk streamed); resolves on the response.
+ * Keep-alive, as OTLP exporters are: a `Connection: close` client (Node's agent: false) closes
+ * its own socket when an early answer ends, and its next write of the body fails with EPIPE.
+ */
 function httpPost(port: number, path: string, body: Buffer | string, headers: http.OutgoingHttpHeaders, repeat = 1): Promise<Answer> {
-  return new Promise((resolve, reject) => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  return new Promise<Answer>((resolve, reject) => {
     let answered = false;
-    const req = http.request({ hostname: '127.0.0.1', port, path, method: 'POST', headers, agent: false }, (res) => {
+    const req = http.request({ hostname: '127.0.0.1', port, path, method: 'POST', headers, agent }, (res) => {
       answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -121,7 +126,7 @@ function httpPost(port: number, path: string, body: Buffer | string, headers: ht
       req.end();
     };
     void write();
-  });
+  }).finally(() => agent.destroy());
 }
 
 function drainOrClose(req: http.ClientRequest): Promise<void> {
