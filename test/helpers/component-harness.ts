@@ -23,6 +23,16 @@ export class RecordingTelemetry implements ComponentTelemetry {
     return this.calls.filter((c) => c.what === what && (!signal || c.signal === signal)).reduce((n, c) => n + c.items, 0);
   }
 
+  /** Every count() total keyed `name` or `name:reason`, for assertion messages. */
+  summary(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.calls) {
+      const k = c.attributes?.['reason'] ? `${c.what}:${c.attributes['reason']}` : c.what;
+      out[k] = (out[k] ?? 0) + c.items;
+    }
+    return out;
+  }
+
   /** A count() total whose attributes include all of `attributes`. */
   countOf(name: string, attributes: Record<string, string> = {}): number {
     return this.calls

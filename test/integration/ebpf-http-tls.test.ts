@@ -9,39 +9,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import type { ComponentTelemetry, Host, Settings } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
-import { silentLogger } from '../../pipeline/logger';
 import { SpanKind, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
 import { ebpfHttpReceiverFactory } from '../../receivers/ebpf_http';
 import { EbpfHttpReceiver } from '../../receivers/ebpf_http/receiver';
 import { CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
 import { HttpTracker, type Exchange, type TrackerCount } from '../../receivers/ebpf_http/tracker';
+import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 
-class RecordingTelemetry implements ComponentTelemetry {
-  readonly counts = new Map<string, number>();
-  accepted(): void {}
-  refused(): void {}
-  dropped(): void {}
-  sent(): void {}
-  failed(): void {}
-  observeGauge(): void {}
-  count(name: string, value: number, attributes?: Record<string, string>): void {
-    const k = attributes?.['reason'] ? `${name}:${attributes['reason']}` : name;
-    this.counts.set(k, (this.counts.get(k) ?? 0) + value);
-  }
-  get(k: string): number {
-    return this.counts.get(k) ?? 0;
-  }
-}
 
-const host: Host = {
-  getExtension: () => undefined,
-  reportFatalError: () => undefined,
-  describe: () => ({ pipelines: [], components: [] }),
-  stats: () => [],
-};
+const host = testHost;
 
 interface CapturedSpan { pid: number; exe: string; span: Span }
 interface Harness { receiver: EbpfHttpReceiver; spans: CapturedSpan[]; telemetry: RecordingTelemetry }
@@ -58,7 +36,7 @@ async function startReceiver(raw: Record<string, unknown>): Promise<Harness> {
   const { value, issues } = readConfig(ebpfHttpReceiverFactory.config, raw);
   assert.deepEqual([...issues, ...(ebpfHttpReceiverFactory.validate?.(value) ?? [])].filter((i) => i.severity === 'error'), []);
   const telemetry = new RecordingTelemetry();
-  const settings: Settings = { id: 'ebpf_http/tls', kind: 'receiver', logger: silentLogger, telemetry, buildInfo: { command: 'sonde', version: 'test' } };
+  const settings = testSettings(telemetry, 'ebpf_http/tls', 'receiver');
   const spans: CapturedSpan[] = [];
   const consume = async (d: TracesData): Promise<void> => {
     for (const rs of d.resourceSpans) {
@@ -184,7 +162,7 @@ describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', f
     const summary = (l: CapturedSpan[]): string[] => l.map((s) => `${sattr(s.span, 'http.request.method') ?? ''} ${sattr(s.span, 'url.path') ?? ''} ${iattr(s.span, 'http.response.status_code') ?? 0}`).sort();
 
     const sv = server();
-    assert.deepEqual(summary(sv), [...expected].sort(), JSON.stringify([...h.telemetry.counts]));
+    assert.deepEqual(summary(sv), [...expected].sort(), JSON.stringify(h.telemetry.summary()));
     for (const { pid, exe, span } of sv) {
       assert.equal(pid, srv.child.pid, 'server spans come from the node server');
       assert.equal(exe, 'node');
@@ -204,9 +182,9 @@ describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', f
     }
     // the ciphertext on the same sockets was never taken for HTTP
     assert.equal(h.spans.length, 42);
-    assert.equal(h.telemetry.get('http_unmatched:out_of_sync') + h.telemetry.get('http_unmatched:desync') + h.telemetry.get('http_unmatched:framing_lost'), 0);
-    assert.ok(h.telemetry.get('http_tls_binaries_attached:library') >= 1);
-    assert.ok(h.telemetry.get('http_tls_binaries_attached:executable') >= 1);
+    assert.equal(h.telemetry.countOf('http_unmatched', { reason: 'out_of_sync' }) + h.telemetry.countOf('http_unmatched', { reason: 'desync' }) + h.telemetry.countOf('http_unmatched', { reason: 'framing_lost' }), 0);
+    assert.ok(h.telemetry.countOf('http_tls_binaries_attached', { reason: 'library' }) >= 1);
+    assert.ok(h.telemetry.countOf('http_tls_binaries_attached', { reason: 'executable' }) >= 1);
   });
 
   it('a Node https keep-alive client (memory BIO: the socket is found from the read before SSL_read): CLIENT and SERVER spans', async function () {
@@ -235,7 +213,7 @@ describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', f
     await until(() => mine(SpanKind.CLIENT, cli.child.pid).length >= 50 && mine(SpanKind.SERVER, srv.child.pid).length >= 50, () => h.receiver.flush());
     for (const [kind, pid] of [[SpanKind.CLIENT, cli.child.pid], [SpanKind.SERVER, srv.child.pid]] as const) {
       const spans = mine(kind, pid);
-      assert.equal(spans.length, 50, `${kind}: ${JSON.stringify([...h.telemetry.counts])}`);
+      assert.equal(spans.length, 50, `${kind}: ${JSON.stringify(h.telemetry.summary())}`);
       assert.deepEqual(spans.map((s) => sattr(s.span, 'url.path')).sort(), Array.from({ length: 50 }, (_, i) => `/items/${i}`).sort());
       assert.ok(spans.every((s) => sattr(s.span, 'url.scheme') === 'https' && iattr(s.span, 'http.response.status_code') === 200));
     }

@@ -5,33 +5,17 @@ import * as assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 
-import type { ComponentTelemetry, Host, Settings } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
 import type { Logger, LogFields } from '../../pipeline/logger';
 import { idToHex, SpanKind, StatusCode, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
 import { ebpfHttpReceiverFactory } from '../../receivers/ebpf_http';
 import { EbpfHttpReceiver } from '../../receivers/ebpf_http/receiver';
+import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 import { startNginx, type Nginx } from '../helpers/nginx';
 
 // ---- harness ---------------------------------------------------------------------------------
 
-class RecordingTelemetry implements ComponentTelemetry {
-  readonly counts = new Map<string, number>();
-  accepted(): void {}
-  refused(): void {}
-  dropped(): void {}
-  sent(): void {}
-  failed(): void {}
-  observeGauge(): void {}
-  count(name: string, value: number, attributes?: Record<string, string>): void {
-    const k = attributes?.['reason'] ? `${name}:${attributes['reason']}` : name;
-    this.counts.set(k, (this.counts.get(k) ?? 0) + value);
-  }
-  get(k: string): number {
-    return this.counts.get(k) ?? 0;
-  }
-}
 
 /** Keeps every log line, to prove secrets never reach one. */
 class RecordingLogger implements Logger {
@@ -44,12 +28,7 @@ class RecordingLogger implements Logger {
   with(): Logger { return this; }
 }
 
-const host: Host = {
-  getExtension: () => undefined,
-  reportFatalError: () => undefined,
-  describe: () => ({ pipelines: [], components: [] }),
-  stats: () => [],
-};
+const host = testHost;
 
 interface CapturedSpan {
   pid: number;
@@ -70,7 +49,7 @@ async function startReceiver(raw: Record<string, unknown>): Promise<Harness> {
   assert.deepEqual(errors, []);
   const telemetry = new RecordingTelemetry();
   const logger = new RecordingLogger();
-  const settings: Settings = { id: 'ebpf_http', kind: 'receiver', logger, telemetry, buildInfo: { command: 'sonde', version: 'test' } };
+  const settings = testSettings(telemetry, 'ebpf_http', 'receiver', logger);
   const spans: CapturedSpan[] = [];
   const consume = async (d: TracesData): Promise<void> => {
     for (const rs of d.resourceSpans) {
@@ -181,7 +160,7 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     await until(h, () => server().length >= 1000 && client().length >= 1000);
 
     const sv = server();
-    assert.equal(sv.length, 1000, `SERVER spans: ${sv.length}; counts ${JSON.stringify([...h.telemetry.counts])}`);
+    assert.equal(sv.length, 1000, `SERVER spans: ${sv.length}; counts ${JSON.stringify(h.telemetry.summary())}`);
     assert.ok(sv.every((s) => s.exe === 'nginx'), 'server spans come from nginx');
     const got = new Map<string, number>();
     for (const { span } of sv) {
@@ -209,7 +188,7 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
       assert.equal(iattr(span, 'server.port'), nginx.port);
     }
     assert.deepEqual([...cgot].sort(), [...expected].sort());
-    assert.equal(h.telemetry.get('http_dropped:ring_buffer_full'), 0);
+    assert.equal(h.telemetry.countOf('http_dropped', { reason: 'ring_buffer_full' }), 0);
   });
 
   it('a Node http.Agent keep-alive client making 1 000 requests: 1 000 CLIENT spans', async function () {
@@ -316,7 +295,7 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     for (const s of [...server, ...client]) assert.equal(iattr(s, 'http.response.status_code'), want.get(sattr(s, 'url.path') ?? ''), 'a span pairs a request with its own response');
     // heads cut by the capture are counted; requests hidden behind them cannot be (see tracker.ts)
     assert.ok(server.length + client.length < 10);
-    assert.ok(h.telemetry.get('http_framing:head_truncated') > 0, JSON.stringify([...h.telemetry.counts]));
+    assert.ok(h.telemetry.countOf('http_framing', { reason: 'head_truncated' }) > 0, JSON.stringify(h.telemetry.summary()));
   });
 
   it('a 5 MB chunked response from a Node server, then a second request on the same connection', async function () {
@@ -343,7 +322,7 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     const client = (): Span[] => h.spans.filter((s) => s.span.kind === SpanKind.CLIENT).map((s) => s.span);
     await until(h, () => server().length >= 2 && client().length >= 2);
     for (const spans of [server(), client()]) {
-      assert.equal(spans.length, 2, JSON.stringify([...h.telemetry.counts]));
+      assert.equal(spans.length, 2, JSON.stringify(h.telemetry.summary()));
       const byPath = new Map(spans.map((s) => [sattr(s, 'url.path'), s]));
       assert.equal(iattr(byPath.get('/big') as Span, 'http.response.status_code'), 200);
       assert.equal(iattr(byPath.get('/after/1') as Span, 'http.response.status_code'), 200);
@@ -375,9 +354,9 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     const h = await receiver({ ports: [c.port] });
     await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${c.port}/broken`]).catch(() => '');
     await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${c.port}/fine`]);
-    await until(h, () => h.spans.length >= 2 && h.telemetry.get('http_partial:closed_mid_response') >= 2);
+    await until(h, () => h.spans.length >= 2 && h.telemetry.countOf('http_partial', { reason: 'closed_mid_response' }) >= 2);
     assert.deepEqual(h.spans.map((s) => `${s.span.kind} ${sattr(s.span, 'url.path') ?? ''} ${iattr(s.span, 'http.response.status_code') ?? 0}`).sort(), [
       `${SpanKind.SERVER} /fine 204`, `${SpanKind.CLIENT} /fine 204`].sort());
-    assert.equal(h.telemetry.get('http_partial:closed_mid_response'), 2, 'server and client side each count one');
+    assert.equal(h.telemetry.countOf('http_partial', { reason: 'closed_mid_response' }), 2, 'server and client side each count one');
   });
 });
