@@ -10,7 +10,7 @@
 // wire type falls to `default` and is skipped as unknown, as protobufjs and protoc do.
 import { isUtf8 } from 'node:buffer';
 import Long from 'long';
-import { MAX_DEPTH, Msg, WireError, ctorOf, signedLong } from './fast-wire';
+import { MAX_DEPTH, Msg, MsgCtor, WireError, ctorOf, signedLong } from './fast-wire';
 
 interface Utf8Buffer extends Buffer {
   utf8Slice(start: number, end: number): string;
@@ -462,38 +462,6 @@ const EventC = ctorOf('opentelemetry.proto.trace.v1.Span.Event');
 const LinkC = ctorOf('opentelemetry.proto.trace.v1.Span.Link');
 const StatusC = ctorOf('opentelemetry.proto.trace.v1.Status');
 
-function resourceSpans(depth: number): Msg {
-  const outer = enter(depth);
-  const m = new ResourceSpansC();
-  while (pos < lim) {
-    const tag = readTag();
-    switch (tag) {
-      case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
-      case 0x12: (m.scopeSpans as Msg[]).push(scopeSpans(depth + 1)); break;
-      case 0x1a: setStr(m, 'schemaUrl', string()); break;
-      default: skip(tag, depth);
-    }
-  }
-  leave(outer);
-  return m;
-}
-
-function scopeSpans(depth: number): Msg {
-  const outer = enter(depth);
-  const m = new ScopeSpansC();
-  while (pos < lim) {
-    const tag = readTag();
-    switch (tag) {
-      case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
-      case 0x12: (m.spans as Msg[]).push(span(depth + 1)); break;
-      case 0x1a: setStr(m, 'schemaUrl', string()); break;
-      default: skip(tag, depth);
-    }
-  }
-  leave(outer);
-  return m;
-}
-
 function span(depth: number): Msg {
   const outer = enter(depth);
   const m = new SpanC();
@@ -600,38 +568,6 @@ const ExemplarC = ctorOf('opentelemetry.proto.metrics.v1.Exemplar');
 
 const METRIC_DATA = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'] as const;
 const NUMBER_VALUE = ['asDouble', 'asInt'] as const;
-
-function resourceMetrics(depth: number): Msg {
-  const outer = enter(depth);
-  const m = new ResourceMetricsC();
-  while (pos < lim) {
-    const tag = readTag();
-    switch (tag) {
-      case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
-      case 0x12: (m.scopeMetrics as Msg[]).push(scopeMetrics(depth + 1)); break;
-      case 0x1a: setStr(m, 'schemaUrl', string()); break;
-      default: skip(tag, depth);
-    }
-  }
-  leave(outer);
-  return m;
-}
-
-function scopeMetrics(depth: number): Msg {
-  const outer = enter(depth);
-  const m = new ScopeMetricsC();
-  while (pos < lim) {
-    const tag = readTag();
-    switch (tag) {
-      case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
-      case 0x12: (m.metrics as Msg[]).push(metric(depth + 1)); break;
-      case 0x1a: setStr(m, 'schemaUrl', string()); break;
-      default: skip(tag, depth);
-    }
-  }
-  leave(outer);
-  return m;
-}
 
 function metric(depth: number): Msg {
   const outer = enter(depth);
@@ -886,38 +822,6 @@ const ResourceLogsC = ctorOf('opentelemetry.proto.logs.v1.ResourceLogs');
 const ScopeLogsC = ctorOf('opentelemetry.proto.logs.v1.ScopeLogs');
 const LogRecordC = ctorOf('opentelemetry.proto.logs.v1.LogRecord');
 
-function resourceLogs(depth: number): Msg {
-  const outer = enter(depth);
-  const m = new ResourceLogsC();
-  while (pos < lim) {
-    const tag = readTag();
-    switch (tag) {
-      case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
-      case 0x12: (m.scopeLogs as Msg[]).push(scopeLogs(depth + 1)); break;
-      case 0x1a: setStr(m, 'schemaUrl', string()); break;
-      default: skip(tag, depth);
-    }
-  }
-  leave(outer);
-  return m;
-}
-
-function scopeLogs(depth: number): Msg {
-  const outer = enter(depth);
-  const m = new ScopeLogsC();
-  while (pos < lim) {
-    const tag = readTag();
-    switch (tag) {
-      case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
-      case 0x12: (m.logRecords as Msg[]).push(logRecord(depth + 1)); break;
-      case 0x1a: setStr(m, 'schemaUrl', string()); break;
-      default: skip(tag, depth);
-    }
-  }
-  leave(outer);
-  return m;
-}
-
 function logRecord(depth: number): Msg {
   const outer = enter(depth);
   const m = new LogRecordC();
@@ -946,6 +850,52 @@ function logRecord(depth: number): Msg {
 // ---- requests ------------------------------------------------------------------------------
 
 type Item = (depth: number) => Msg;
+
+/**
+ * ResourceSpans / ResourceMetrics / ResourceLogs and their Scope* groups share one layout:
+ * resource or scope = 1, the repeated children = 2, schema_url = 3. Called once per group, not
+ * per item, so one generic pair costs nothing on the hot path.
+ */
+function resourceGroup(depth: number, ctor: MsgCtor, groups: string, group: (depth: number) => Msg): Msg {
+  const outer = enter(depth);
+  const m = new ctor();
+  const list = m[groups] as Msg[];
+  while (pos < lim) {
+    const tag = readTag();
+    switch (tag) {
+      case 0x0a: m.resource = resource(depth + 1, (m.resource as Msg | null) ?? null); break;
+      case 0x12: list.push(group(depth + 1)); break;
+      case 0x1a: setStr(m, 'schemaUrl', string()); break;
+      default: skip(tag, depth);
+    }
+  }
+  leave(outer);
+  return m;
+}
+
+function scopeGroup(depth: number, ctor: MsgCtor, items: string, item: (depth: number) => Msg): Msg {
+  const outer = enter(depth);
+  const m = new ctor();
+  const list = m[items] as Msg[];
+  while (pos < lim) {
+    const tag = readTag();
+    switch (tag) {
+      case 0x0a: m.scope = scope(depth + 1, (m.scope as Msg | null) ?? null); break;
+      case 0x12: list.push(item(depth + 1)); break;
+      case 0x1a: setStr(m, 'schemaUrl', string()); break;
+      default: skip(tag, depth);
+    }
+  }
+  leave(outer);
+  return m;
+}
+
+const resourceSpans = (depth: number): Msg => resourceGroup(depth, ResourceSpansC, 'scopeSpans', scopeSpans);
+const scopeSpans = (depth: number): Msg => scopeGroup(depth, ScopeSpansC, 'spans', span);
+const resourceMetrics = (depth: number): Msg => resourceGroup(depth, ResourceMetricsC, 'scopeMetrics', scopeMetrics);
+const scopeMetrics = (depth: number): Msg => scopeGroup(depth, ScopeMetricsC, 'metrics', metric);
+const resourceLogs = (depth: number): Msg => resourceGroup(depth, ResourceLogsC, 'scopeLogs', scopeLogs);
+const scopeLogs = (depth: number): Msg => scopeGroup(depth, ScopeLogsC, 'logRecords', logRecord);
 
 function request(bytesIn: Uint8Array, C: new () => Msg, listName: string, item: Item): Msg {
   buf = (Buffer.isBuffer(bytesIn) ? bytesIn : Buffer.from(bytesIn.buffer, bytesIn.byteOffset, bytesIn.byteLength)) as Utf8Buffer;
