@@ -121,20 +121,6 @@ static __always_inline struct sonde_probe_stats *series(__u32 tgid)
 	return bpf_map_lookup_elem(&probe_stats, &key);
 }
 
-/* floor(log2(v)) for v > 0, straight-line */
-static __always_inline __u32 ilog2(__u64 v)
-{
-	__u32 r, s;
-
-	r = (v > 0xFFFFFFFFULL) << 5; v >>= r;
-	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
-	s = (v > 0xFF) << 3; v >>= s; r |= s;
-	s = (v > 0xF) << 2; v >>= s; r |= s;
-	s = (v > 0x3) << 1; v >>= s; r |= s;
-	r |= (v >> 1);
-	return r;
-}
-
 /* see SONDE_PROBE_SLOTS: the exponential histogram bucket of d, shifted by 2 */
 static __always_inline __u32 slot_of(__u64 d)
 {
@@ -142,7 +128,7 @@ static __always_inline __u32 slot_of(__u64 d)
 
 	if (d <= 1)
 		return (__u32)d;
-	k = ilog2(d - 1) + 2;
+	k = sonde_log2(d - 1) + 2;
 	return k < SONDE_PROBE_SLOTS ? k : SONDE_PROBE_SLOTS - 1;
 }
 

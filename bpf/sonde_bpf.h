@@ -74,4 +74,18 @@ static __always_inline __u32 sonde_tgid(void)
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
+/* floor(log2(v)) for v > 0, without loops (the verifier prefers straight-line code) */
+static __always_inline __u32 sonde_log2(__u64 v)
+{
+	__u32 r, s;
+
+	r = (v > 0xFFFFFFFFULL) << 5; v >>= r;
+	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
+	s = (v > 0xFF) << 3; v >>= s; r |= s;
+	s = (v > 0xF) << 2; v >>= s; r |= s;
+	s = (v > 0x3) << 1; v >>= s; r |= s;
+	r |= (v >> 1);
+	return r;
+}
+
 #endif /* SONDE_BPF_H */

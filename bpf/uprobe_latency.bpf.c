@@ -49,20 +49,6 @@ static __always_inline void add(void *map, __u32 slot, __u64 v)
 		__sync_fetch_and_add(c, v);
 }
 
-/* floor(log2(v)) without loops (the verifier prefers straight-line code) */
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r, s;
-
-	r = (v > 0xFFFFFFFFULL) << 5; v >>= r;
-	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
-	s = (v > 0xFF) << 3; v >>= s; r |= s;
-	s = (v > 0xF) << 2; v >>= s; r |= s;
-	s = (v > 0x3) << 1; v >>= s; r |= s;
-	r |= (v >> 1);
-	return r;
-}
-
 SEC("uprobe")
 int BPF_KPROBE(uprobe__func_entry)
 {
@@ -106,6 +92,6 @@ int BPF_KRETPROBE(uretprobe__func_return, long ret)
 	bpf_map_delete_elem(&starts, &tid);
 	add(&totals, TOTAL_RETURNED, 1);
 	add(&totals, TOTAL_SUM_NS, dur);
-	add(&latency_log2, log2_u64(dur) & 63, 1);
+	add(&latency_log2, sonde_log2(dur) & 63, 1);
 	return 0;
 }
