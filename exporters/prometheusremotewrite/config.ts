@@ -1,0 +1,91 @@
+// The prometheusremotewrite exporter's config: the Collector's option names and meanings.
+import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
+import { retrySchema, validateQueue, type QueueConfig } from '../../pipeline/exporterhelper';
+import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
+import { isValidLabelName } from '../../pipeline/prometheus/naming';
+
+/**
+ * The shared sending_queue keys, but one consumer by default: batches carry the same series, and
+ * with several in flight a retried older batch lands behind a newer one and Prometheus refuses
+ * it as out of order (a permanent 400). One consumer keeps every series in time order.
+ */
+const sendingQueueSchema = s.object({
+  enabled: s.bool({ default: true }),
+  num_consumers: s.int({ default: 1, min: 1 }),
+  queue_size: s.int({ default: 10000, min: 1 }),
+  sizer: s.enum(['requests', 'items', 'bytes'], { default: 'requests' }),
+  storage: s.optional(s.string({ nonEmpty: true })),
+  block_on_overflow: s.bool({ default: false }),
+}, { renamed: { blocking: 'block_on_overflow' } });
+
+export const configSchema = s.object({
+  /** The remote-write URL, e.g. http://prometheus:9090/api/v1/write. */
+  endpoint: s.string({ default: '' }),
+  headers: s.map(s.string()),
+  timeout: s.duration({ default: '5s' }),
+  tls: clientTlsSchema,
+  /** Remote write 1.0 is snappy (block format) by definition. */
+  compression: s.enum(['snappy'], { default: 'snappy' }),
+  namespace: s.string({ default: '' }),
+  external_labels: s.map(s.string()),
+  resource_to_telemetry_conversion: s.object({ enabled: s.bool({ default: false }) }),
+  target_info: s.object({ enabled: s.bool({ default: true }) }),
+  add_metric_suffixes: s.bool({ default: true }),
+  send_metadata: s.bool({ default: false }),
+  /** Uncompressed bytes per WriteRequest; larger batches are split. */
+  max_batch_size_bytes: s.int({ default: 3_000_000, min: 1 }),
+  /** The Collector's queue block for this exporter; its keys override sending_queue's. */
+  remote_write_queue: s.object({
+    enabled: s.optional(s.bool()),
+    queue_size: s.optional(s.int({ min: 1 })),
+    num_consumers: s.optional(s.int({ min: 1 })),
+  }),
+  sending_queue: sendingQueueSchema,
+  retry_on_failure: retrySchema,
+  /** Not implemented: rejected in validate() with what to use instead. */
+  wal: s.unknown(),
+}, {
+  ignored: {
+    export_created_metric: 'no _created series are written',
+    max_idle_conns: 'the keep-alive agent manages idle connections',
+    idle_conn_timeout: 'the keep-alive agent manages idle connections',
+    read_buffer_size: 'Node sizes socket buffers',
+    write_buffer_size: 'Node sizes socket buffers',
+    auth: 'authenticator extensions are not supported yet; use headers',
+    proxy_url: 'proxies are not supported yet',
+  },
+});
+
+export type RemoteWriteExporterConfig = Infer<typeof configSchema>;
+
+/** sending_queue with remote_write_queue's keys applied. */
+export function effectiveQueue(config: RemoteWriteExporterConfig): QueueConfig {
+  const q = { ...config.sending_queue };
+  const rwq = config.remote_write_queue;
+  if (rwq.enabled !== undefined) q.enabled = rwq.enabled;
+  if (rwq.queue_size !== undefined) q.queue_size = rwq.queue_size;
+  if (rwq.num_consumers !== undefined) q.num_consumers = rwq.num_consumers;
+  return q;
+}
+
+export function validate(config: RemoteWriteExporterConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [...validateTls(config.tls, ['tls']), ...validateQueue(effectiveQueue(config), ['sending_queue'])];
+  if (!config.endpoint) issues.push(error(['endpoint'], 'endpoint is required (the remote-write URL, e.g. http://127.0.0.1:9090/api/v1/write)'));
+  else if (!isHttpUrl(config.endpoint)) issues.push(error(['endpoint'], `expected an http:// or https:// URL, got "${config.endpoint}"`));
+  for (const name of Object.keys(config.external_labels)) {
+    if (!isValidLabelName(name) || name.startsWith('__')) issues.push(error(['external_labels', name], `"${name}" is not a valid Prometheus label name`));
+  }
+  if (config.wal != null) {
+    issues.push(error(['wal'], 'the write-ahead log is not implemented; for batches that survive restarts and outages use sending_queue.storage: file_storage/<name>'));
+  }
+  return issues;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+  } catch {
+    return false;
+  }
+}

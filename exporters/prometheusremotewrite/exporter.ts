@@ -1,0 +1,159 @@
+// Prometheus remote write 1.0: each batch is translated once (delta -> cumulative happens here,
+// so it must not run again on a retry), split into WriteRequests of at most
+// max_batch_size_bytes, snappy-compressed (block format) and POSTed in order. A retry resumes at
+// the first request not yet accepted. 5xx, 429 and network errors are retryable (Retry-After
+// honoured); any other 4xx is permanent: Prometheus answers 400 for out-of-order and duplicate
+// samples, which no retry can fix (DESIGN.md).
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { compressSync } from 'snappy';
+import type { Settings } from '../../pipeline/component';
+import { ComponentError, errorMessage, PermanentError, RetryableError } from '../../pipeline/errors';
+import { ExporterHelper } from '../../pipeline/exporterhelper';
+import { loadTls } from '../../pipeline/otlp/transport-tls';
+import type { MetricsData, Signal } from '../../pipeline/pdata';
+import { CumulativeTracker, encodeWriteRequest, splitWriteRequests, toTimeSeries, translate, type TranslateOptions } from '../../pipeline/prometheus';
+import { effectiveQueue, type RemoteWriteExporterConfig } from './config';
+
+/** Enough of an error body for a message; the rest is discarded. */
+const MAX_RESPONSE = 64 * 1024;
+/** Delta series not updated for this long are forgotten (their next delta starts them again). */
+const DELTA_EXPIRY_MS = 15 * 60_000;
+const TIMEOUT_GUARD_MS = 1000;
+
+interface Prepared { bodies: Buffer[]; next: number }
+
+export class RemoteWriteSender {
+  private readonly prepared = new WeakMap<MetricsData, Prepared>();
+  private readonly tracker = new CumulativeTracker(DELTA_EXPIRY_MS);
+  private readonly options: TranslateOptions;
+  private url: URL | undefined;
+  private agent: http.Agent | undefined;
+
+  constructor(private readonly settings: Settings, private readonly config: RemoteWriteExporterConfig) {
+    this.options = {
+      namespace: config.namespace,
+      addMetricSuffixes: config.add_metric_suffixes,
+      resourceToTelemetry: config.resource_to_telemetry_conversion.enabled,
+      targetInfo: config.target_info.enabled,
+      extraLabels: Object.entries(config.external_labels).map(([name, value]) => ({ name, value })),
+    };
+  }
+
+  async start(): Promise<void> {
+    for (const [name, value] of Object.entries(this.config.headers)) {
+      try {
+        http.validateHeaderName(name);
+        http.validateHeaderValue(name, value);
+      } catch (err) {
+        throw new ComponentError(this.settings.id, `headers: ${errorMessage(err)}`);
+      }
+    }
+    this.url = new URL(this.config.endpoint);
+    if (this.url.protocol === 'https:') {
+      const tls = await loadTls(this.config.tls).catch((err: unknown) => { throw new ComponentError(this.settings.id, `tls: ${errorMessage(err)}`, { cause: err }); });
+      const { insecure_skip_verify: skip, server_name_override: name } = this.config.tls;
+      this.agent = new https.Agent({
+        keepAlive: true,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
+        minVersion: tls.minVersion,
+        ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
+        rejectUnauthorized: !skip,
+        ...(name ? { servername: name } : {}),
+      });
+    } else {
+      this.agent = new http.Agent({ keepAlive: true });
+    }
+  }
+
+  /** Translation and encoding, once per batch. */
+  prepare(data: MetricsData): Prepared {
+    let p = this.prepared.get(data);
+    if (p) return p;
+    const drop = (reason: string, points: number): void => this.settings.telemetry.dropped('metrics', points, reason);
+    const points = translate(data, this.options, this.tracker, drop);
+    const { timeseries, metadata } = toTimeSeries(points, { nativeHistograms: true, metadata: this.config.send_metadata });
+    const bodies = splitWriteRequests(timeseries, metadata, this.config.max_batch_size_bytes)
+      .map((req) => compressSync(encodeWriteRequest(req), { copyOutputData: true }));
+    p = { bodies, next: 0 };
+    this.prepared.set(data, p);
+    return p;
+  }
+
+  async send(data: MetricsData): Promise<void> {
+    const p = this.prepare(data);
+    while (p.next < p.bodies.length) {
+      await this.post(p.bodies[p.next]!);
+      p.next++;
+    }
+  }
+
+  private post(body: Buffer): Promise<void> {
+    const url = this.url;
+    if (!url) return Promise.reject(new RetryableError('not started'));
+    const headers: http.OutgoingHttpHeaders = {
+      ...this.config.headers,
+      'Content-Type': 'application/x-protobuf',
+      'Content-Encoding': 'snappy',
+      'X-Prometheus-Remote-Write-Version': '0.1.0',
+      'User-Agent': `${this.settings.buildInfo.command}/${this.settings.buildInfo.version}`,
+      'Content-Length': body.length,
+    };
+    const request = url.protocol === 'https:' ? https.request : http.request;
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          if (size < MAX_RESPONSE) chunks.push(c);
+          size += c.length;
+        });
+        res.on('end', () => {
+          clearTimeout(timer);
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve();
+          reject(failure(url, status, res.headers, Buffer.concat(chunks)));
+        });
+        res.on('error', (err) => { clearTimeout(timer); reject(new RetryableError(`reading the response from ${url.href}: ${err.message}`, { cause: err })); });
+      });
+      const timer = setTimeout(() => req.destroy(new Error(`timeout after ${this.config.timeout}ms`)), this.config.timeout);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        const reason = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
+        reject(new RetryableError(`post ${url.href}: ${reason}`, { cause: err }));
+      });
+      req.end(body);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.agent?.destroy();
+  }
+}
+
+function failure(url: URL, status: number, headers: http.IncomingHttpHeaders, body: Buffer): Error {
+  const detail = body.subarray(0, 512).toString('utf8').trim();
+  const message = `request to ${url.href} responded with HTTP ${status} ${http.STATUS_CODES[status] ?? ''}`.trimEnd() + (detail ? `: ${detail}` : '');
+  if (status >= 500 || status === 429) return new RetryableError(message, { retryAfterMs: retryAfter(headers['retry-after']) });
+  return new PermanentError(message);
+}
+
+function retryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export function remoteWriteExporter(settings: Settings, config: RemoteWriteExporterConfig, signals: readonly Signal[]): ExporterHelper {
+  const sender = new RemoteWriteSender(settings, config);
+  return new ExporterHelper(settings, signals, async (_signal, data) => { await sender.send(data as MetricsData); }, {
+    queue: effectiveQueue(config),
+    retry: config.retry_on_failure,
+    timeoutMs: config.timeout > 0 ? config.timeout + TIMEOUT_GUARD_MS : 0,
+    start: () => sender.start(),
+    close: () => sender.close(),
+  });
+}
