@@ -32,6 +32,12 @@ export const configSchema = s.object({
   /** HTTPS plaintext through uprobes on SSL_read/SSL_write (libssl and binaries linking OpenSSL
    * statically); needs uprobe support, else the receiver runs without it (logged) */
   tls: s.bool({ default: true }),
+  /** optional resource attributes, in the Collector's form (hostmetrics' process scraper):
+   * `resource_attributes: { process.command_line: { enabled: true } }`. A command line can hold
+   * secrets, so it is off unless asked for. */
+  resource_attributes: s.object({
+    'process.command_line': s.object({ enabled: s.bool({ default: false }) }),
+  }),
   /** what start does when this host cannot run the receiver (no CAP_BPF/CAP_PERFMON, no addon,
    * no tracepoints/ring buffers): fail (the service does not start) or warn (one log line saying
    * what is missing and how to run it; the rest of the pipelines run without this receiver) */

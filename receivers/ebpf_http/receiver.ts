@@ -77,7 +77,11 @@ export class EbpfHttpReceiver implements Component {
   ) {
     this.log = settings.logger;
     this.allowExecutable = config.executables.length > 0 ? executableMatcher(config.executables) : undefined;
-    this.spans = new SpanBuilder(kernelClock(), { captureQuery: config.capture_query, scopeVersion: settings.buildInfo.version });
+    this.spans = new SpanBuilder(kernelClock(), {
+      captureQuery: config.capture_query,
+      scopeVersion: settings.buildInfo.version,
+      commandLine: config.resource_attributes['process.command_line'].enabled,
+    });
     this.tracker = new HttpTracker(
       { maxConnections: config.max_connections, maxPendingRequests: config.max_pending_requests, idleTimeoutMs: config.idle_timeout },
       (x) => this.exchange(x),

@@ -1,5 +1,6 @@
 // Exchanges -> OTLP spans with the HTTP semantic conventions, grouped by process (resource).
 import { randomFillSync } from 'node:crypto';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 import type { KernelClock } from '../../native/clock';
@@ -33,6 +34,26 @@ class IdSource {
 export interface SpanOptions {
   captureQuery: boolean;
   scopeVersion: string;
+  /** process.command_line on the resource (opt-in: arguments may hold secrets) */
+  commandLine?: boolean;
+}
+
+/** Longest process.command_line kept (the kernel caps what it shows anyway, at a page or more). */
+export const MAX_COMMAND_LINE = 4096;
+
+/** /proc/<pid>/cmdline as one string: arguments joined by spaces (undefined if unreadable). */
+export function commandLine(pid: number): string | undefined {
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(`/proc/${pid}/cmdline`);
+  } catch {
+    return undefined; // gone, or not ours to read
+  }
+  let end = raw.length;
+  while (end > 0 && raw[end - 1] === 0) end--; // the last argument's terminator
+  if (end === 0) return undefined; // kernel threads and zombies have none
+  const s = raw.toString('utf8', 0, end).replace(/\0/g, ' ');
+  return s.length > MAX_COMMAND_LINE ? s.slice(0, MAX_COMMAND_LINE) : s;
 }
 
 /** "host:port" -> host, with IPv6 brackets removed. */
@@ -111,6 +132,10 @@ export class SpanBuilder {
       const p = processInfo(pid, comm);
       r = [int('process.pid', pid), str('process.executable.name', p.executableName), str('host.name', this.hostName)];
       if (p.executablePath) r.push(str('process.executable.path', p.executablePath));
+      if (this.opts.commandLine) {
+        const cmd = commandLine(pid);
+        if (cmd !== undefined) r.push(str('process.command_line', cmd));
+      }
       const cid = containerId(pid);
       if (cid) r.push(str('container.id', cid));
       if (this.resources.size > 4096) this.resources.clear(); // bounded: pids come and go

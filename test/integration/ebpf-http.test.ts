@@ -33,6 +33,7 @@ const host = testHost;
 interface CapturedSpan {
   pid: number;
   exe: string;
+  resource: KeyValue[];
   span: Span;
 }
 
@@ -55,7 +56,8 @@ async function startReceiver(raw: Record<string, unknown>): Promise<Harness> {
     for (const rs of d.resourceSpans) {
       const pid = Number(attr(rs.resource?.attributes, 'process.pid')?.intValue);
       const exe = attr(rs.resource?.attributes, 'process.executable.name')?.stringValue ?? '';
-      for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ pid, exe, span });
+      const resource = rs.resource?.attributes ?? [];
+      for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ pid, exe, resource, span });
     }
   };
   const r = ebpfHttpReceiverFactory.create(settings, value, { traces: { consume } });
@@ -236,6 +238,30 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     const cl = h.spans.find((s) => s.span.kind === SpanKind.CLIENT);
     assert.ok(cl);
     assert.notEqual(idToHex(cl.span.traceId), traceId);
+  });
+
+  it('process.command_line on the resource only when resource_attributes enables it', async function () {
+    const on = await receiver({ ports: [nginx.port], resource_attributes: { 'process.command_line': { enabled: true } } });
+    const off = await receiver({ ports: [nginx.port] });
+    const url = `http://127.0.0.1:${nginx.port}/ok?cmdline-test`;
+    // two requests half a second apart: /proc/<pid>/cmdline is read while curl still runs (a
+    // process gone before its first span is built has none)
+    const args = ['-s', '--rate', '2/s', '-A', 'cmdline test agent', '-o', '/dev/null', url, '-o', '/dev/null', url];
+    await run('curl', args);
+    for (const h of [on, off]) await until(h, () => h.spans.filter((s) => s.span.kind === SpanKind.CLIENT).length >= 2);
+    const client = (h: Harness): CapturedSpan => {
+      const c = h.spans.filter((s) => s.span.kind === SpanKind.CLIENT && s.exe === 'curl');
+      assert.equal(c.length, 2);
+      return c[0] as CapturedSpan;
+    };
+    // arguments joined by spaces (an argument's own spaces kept)
+    assert.equal(attr(client(on).resource, 'process.command_line')?.stringValue, `curl ${args.join(' ')}`);
+    assert.equal(attr(client(off).resource, 'process.command_line'), undefined);
+    // the server side too: nginx's worker shows the title it gives itself
+    await until(on, () => on.spans.some((s) => s.span.kind === SpanKind.SERVER));
+    const sv = on.spans.find((s) => s.span.kind === SpanKind.SERVER);
+    assert.match(attr(sv?.resource, 'process.command_line')?.stringValue ?? '', /^nginx: worker process/);
+    assert.ok(off.spans.every((s) => attr(s.resource, 'process.command_line') === undefined));
   });
 
   it('privacy: Authorization and Cookie values reach no span and no log; query secrets redacted when opted in', async function () {
