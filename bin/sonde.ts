@@ -157,7 +157,7 @@ async function doctor(json: boolean): Promise<number> {
   // Loaded on demand, so every other command starts without touching the eBPF side.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const features = require('../native/features') as typeof import('../native/features');
-  const report = await features.probeFeatures();
+  const report = await features.probeFeatures({ tls: true });
   process.stdout.write((json ? features.doctorJson(report) : features.formatDoctor(report)) + '\n');
   return 0;
 }

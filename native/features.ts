@@ -4,7 +4,11 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
+import { functionOffsets } from '../pipeline/ebpf/elf';
+import { resolveLibrary } from '../pipeline/ebpf/libraries';
+import { listPids, mappedFiles } from '../pipeline/ebpf/proc';
 import { NotSupportedError } from './errors';
 import { addonStatus, BpfObject, bpfObjectPath } from './index';
 import type { Link } from './index';
@@ -47,6 +51,105 @@ export interface FeatureReport {
   mounts: { tracefs: MountStatus; bpffs: MountStatus; securityfs: MountStatus };
   addon: { loaded: boolean; libbpf?: string; error?: string };
   attach: Record<AttachKind, AttachSupport>;
+  /** only when asked for (ProbeOptions.tls): it reads every running executable's symbols */
+  tls?: TlsReadiness;
+}
+
+/** A binary that defines OpenSSL's SSL_read/SSL_write (what ebpf_http's uprobes attach to). */
+export interface TlsBinaryStatus {
+  path: string;
+  /** the SSL functions it defines, of SSL_read, SSL_read_ex, SSL_write, SSL_write_ex, SSL_free */
+  symbols: string[];
+  /** running processes using it (a few, as examples) */
+  pids: number[];
+}
+
+/** Whether ebpf_http can trace HTTPS here: uprobes, and binaries to put them on. */
+export interface TlsReadiness {
+  /** uprobes attach (attach.uprobe) and at least one OpenSSL binary was found */
+  ready: boolean;
+  uprobes: boolean;
+  /** the system's libssl.so.3 */
+  libssl: { found: boolean; path?: string; symbols?: string[]; error?: string };
+  /** other libssl.so* files running processes map (containers' copies, OpenSSL 1.1) */
+  libraries: TlsBinaryStatus[];
+  /** executables that link OpenSSL statically (node...), among running processes and this runtime */
+  executables: TlsBinaryStatus[];
+  /** processes looked at */
+  processes: number;
+}
+
+const TLS_SYMBOLS = ['SSL_read', 'SSL_read_ex', 'SSL_write', 'SSL_write_ex', 'SSL_free'];
+const LIBSSL = /^libssl\.so(\.\d+)*$/;
+const MAX_EXAMPLE_PIDS = 5;
+
+/**
+ * The same discovery ebpf_http does at start (tls.ts): the system's libssl.so.3, then every
+ * process's executable and mapped libssl, each distinct file (device:inode) read once.
+ */
+export function probeTls(uprobe: AttachSupport): TlsReadiness {
+  const sslSymbols = (file: string): string[] | undefined => {
+    try {
+      const f = functionOffsets(file, TLS_SYMBOLS);
+      return f.has('SSL_read') && f.has('SSL_write') ? [...f.keys()].sort() : undefined;
+    } catch {
+      return undefined; // not a readable 64-bit ELF: nothing to probe
+    }
+  };
+  const libssl: TlsReadiness['libssl'] = { found: false };
+  let systemKey: string | undefined;
+  try {
+    const p = resolveLibrary('libssl.so.3');
+    const symbols = sslSymbols(p);
+    Object.assign(libssl, symbols ? { found: true, path: p, symbols } : { path: p, error: 'defines no SSL_read/SSL_write' });
+    const st = fs.statSync(p);
+    systemKey = `${st.dev}:${st.ino}`;
+  } catch (e) {
+    libssl.error = e instanceof Error ? e.message : String(e);
+  }
+  const seen = new Map<string, TlsBinaryStatus | null>();
+  const libraries: TlsBinaryStatus[] = [];
+  const executables: TlsBinaryStatus[] = [];
+  const consider = (file: string, shown: string, pid: number, into: TlsBinaryStatus[]): void => {
+    let key: string;
+    try {
+      const st = fs.statSync(file);
+      if (!st.isFile()) return;
+      key = `${st.dev}:${st.ino}`;
+    } catch {
+      return; // the process is gone
+    }
+    if (key === systemKey) return;
+    let b = seen.get(key);
+    if (b === undefined) {
+      const symbols = sslSymbols(file);
+      b = symbols ? { path: shown, symbols, pids: [] } : null;
+      seen.set(key, b);
+      if (b) into.push(b);
+    }
+    if (b && b.pids.length < MAX_EXAMPLE_PIDS) b.pids.push(pid);
+  };
+  const pids = listPids();
+  for (const pid of pids) {
+    let exe: string;
+    try {
+      exe = fs.readlinkSync(`/proc/${pid}/exe`);
+    } catch {
+      continue; // kernel thread, or gone
+    }
+    consider(`/proc/${pid}/exe`, exe, pid, executables);
+    for (const f of mappedFiles(pid)) {
+      if (LIBSSL.test(path.basename(f))) consider(`/proc/${pid}/root${f}`, f, pid, libraries);
+    }
+  }
+  return {
+    ready: uprobe.supported && (libssl.found || libraries.length > 0 || executables.length > 0),
+    uprobes: uprobe.supported,
+    libssl,
+    libraries,
+    executables,
+    processes: pids.length,
+  };
 }
 
 export const BTF_PATH = '/sys/kernel/btf/vmlinux';
@@ -172,11 +275,17 @@ export interface ProbeOptions {
   mount?: boolean;
   /** probe again instead of returning the first result of this process */
   fresh?: boolean;
+  /** add the TLS readiness (`sonde doctor`): a scan of every process's binaries */
+  tls?: boolean;
 }
 
 export function probeFeatures(opts: ProbeOptions = {}): Promise<FeatureReport> {
   if (!cached || opts.fresh) cached = doProbe(opts.mount ?? true);
-  return cached;
+  if (!opts.tls) return cached;
+  return cached.then((r) => {
+    r.tls ??= probeTls(r.attach.uprobe);
+    return r;
+  });
 }
 
 async function doProbe(mount: boolean): Promise<FeatureReport> {
@@ -236,7 +345,29 @@ export function formatDoctor(r: FeatureReport): string {
     const a = r.attach[k];
     lines.push(`  ${k.padEnd(15)} ${a.supported ? 'ok' : `no: ${a.reason ?? ''}`}`);
   }
+  if (r.tls) lines.push(...formatTls(r.tls, r.attach.uprobe));
   return lines.join('\n');
+}
+
+const pidList = (b: TlsBinaryStatus): string => `pid${b.pids.length > 1 ? 's' : ''} ${b.pids.join(',')}${b.pids.length >= MAX_EXAMPLE_PIDS ? ',...' : ''}`;
+
+/** The TLS part of `sonde doctor`: can ebpf_http see HTTPS plaintext, and in which binaries. */
+function formatTls(t: TlsReadiness, uprobe: AttachSupport): string[] {
+  const verdict = t.ready
+    ? 'yes'
+    : !t.uprobes
+      ? `no: uprobes do not attach (${uprobe.reason ?? 'unknown reason'}); only plaintext HTTP is traced`
+      : 'no OpenSSL binary found yet: processes that load libssl or link OpenSSL statically later are picked up when they start';
+  const lines = [
+    'TLS (ebpf_http: uprobes on SSL_read/SSL_write):',
+    `  HTTPS       ${verdict}`,
+    `  uprobes     ${t.uprobes ? 'ok' : 'no'}`,
+    `  libssl.so.3 ${t.libssl.found ? `${t.libssl.path ?? ''} (${(t.libssl.symbols ?? []).join(', ')})` : `not found: ${t.libssl.error ?? ''}`}`,
+  ];
+  for (const b of t.libraries) lines.push(`  library     ${b.path} (${b.symbols.join(', ')}; ${pidList(b)})`);
+  for (const b of t.executables) lines.push(`  static      ${b.path} (OpenSSL linked in: ${b.symbols.join(', ')}; ${pidList(b)})`);
+  if (t.executables.length === 0) lines.push(`  static      none among ${t.processes} processes (node, for one, links OpenSSL statically)`);
+  return lines;
 }
 
 /** The machine form of `sonde doctor --json`. */

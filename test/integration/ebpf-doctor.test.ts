@@ -4,9 +4,11 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 
 import { kernelClock, KernelClock } from '../../native/clock';
-import { ATTACH_KINDS, doctorJson, formatDoctor, probeFeatures, requireAttach } from '../../native/features';
+import { ATTACH_KINDS, doctorJson, formatDoctor, probeFeatures, probeTls, requireAttach } from '../../native/features';
 import type { FeatureReport } from '../../native/features';
 import { clockPair, NotSupportedError } from '../../native/index';
+import { functionOffsets } from '../../pipeline/ebpf/elf';
+import { resolveLibrary } from '../../pipeline/ebpf/libraries';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 
 describe('eBPF feature probe (sonde doctor) and kernel clock', function () {
@@ -14,7 +16,7 @@ describe('eBPF feature probe (sonde doctor) and kernel clock', function () {
 
   before(async function () {
     ensureEbpfBuild();
-    report = await probeFeatures({ fresh: true });
+    report = await probeFeatures({ fresh: true, tls: true });
   });
 
   it('reports the kernel, BTF, lockdown, capabilities and mounts', function () {
@@ -51,6 +53,41 @@ describe('eBPF feature probe (sonde doctor) and kernel clock', function () {
     assert.match(text, /lockdown +\w+/);
     const parsed = JSON.parse(doctorJson(report)) as FeatureReport;
     assert.deepEqual(parsed, JSON.parse(JSON.stringify(report)));
+  });
+
+  it('says whether TLS can be traced: uprobes, the system libssl.so.3, static OpenSSL executables (node)', function () {
+    const t = report.tls;
+    assert.ok(t, 'asked for');
+    assert.equal(t.uprobes, report.attach.uprobe.supported);
+    // the system library, found the way ebpf_http finds it
+    let system: string | undefined;
+    try { system = resolveLibrary('libssl.so.3'); } catch { system = undefined; }
+    assert.equal(t.libssl.found, system !== undefined && functionOffsets(system, ['SSL_read']).has('SSL_read'));
+    if (t.libssl.found) {
+      assert.equal(t.libssl.path, system);
+      assert.ok(t.libssl.symbols?.includes('SSL_read') && t.libssl.symbols.includes('SSL_write'), String(t.libssl.symbols));
+    } else {
+      assert.ok((t.libssl.error ?? '').length > 0);
+    }
+    // this test runs in node, which links OpenSSL statically: its executable is listed
+    const node = t.executables.find((b) => b.path === fs.realpathSync(process.execPath));
+    assert.ok(node, `${process.execPath} in ${JSON.stringify(t.executables.map((b) => b.path))}`);
+    assert.ok(node.symbols.includes('SSL_read') && node.symbols.includes('SSL_write_ex'));
+    assert.ok(node.pids.length >= 1 && node.pids.length <= 5);
+    assert.equal(t.ready, t.uprobes);
+    const text = formatDoctor(report);
+    assert.match(text, /^TLS \(ebpf_http/m);
+    assert.match(text, new RegExp(`^  HTTPS +${t.ready ? 'yes' : 'no'}`, 'm'));
+    assert.match(text, new RegExp(`^  static +${fs.realpathSync(process.execPath).replace(/[.]/g, '\\.')} \\(OpenSSL linked in: `, 'm'));
+    if (t.libssl.found) assert.ok(text.includes(`libssl.so.3 ${t.libssl.path ?? ''} (`));
+  });
+
+  it('without uprobes, doctor says HTTPS is not traced and why', function () {
+    const refused = { supported: false, reason: 'uprobes refused for this test' };
+    const r = { ...report, attach: { ...report.attach, uprobe: refused }, tls: probeTls(refused) };
+    assert.equal(r.tls.ready, false);
+    assert.equal(r.tls.uprobes, false);
+    assert.match(formatDoctor(r), /^  HTTPS +no: uprobes do not attach \(uprobes refused for this test\); only plaintext HTTP is traced$/m);
   });
 
   it('caches the probe per process unless asked to probe again', async function () {
