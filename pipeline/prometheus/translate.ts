@@ -167,7 +167,8 @@ function toNumber(v: Int64 | null | undefined): number {
 function nanosToMs(n: Nanos | number | null | undefined): number {
   if (n == null) return 0;
   if (typeof n === 'number') return Math.floor(n / 1e6);
-  return n.isZero() ? 0 : Math.floor(n.toNumber() / 1e6);
+  // Integer division on the Long: toNumber() first would round 1.7e18 to a multiple of 256.
+  return n.isZero() ? 0 : n.div(1_000_000).toNumber();
 }
 
 function familyOf(m: Metric, type: FamilyType, kind: 'counter' | 'gauge' | 'other', opts: NamingOptions): Family | undefined {
