@@ -21,6 +21,7 @@ import { failure, HttpPoster, textDetail, type Answer } from './http';
 import { spanCount, ThriftWriter, writeBatch } from './thrift';
 
 const gzip = promisify(zlib.gzip);
+const SUBMIT_FAILED = 'Cannot submit Jaeger batch';
 
 export function senderFor(settings: Settings, config: JaegerExporterConfig): Transport {
   switch (config.protocol) {
@@ -113,7 +114,15 @@ class ThriftHttpSender implements Transport {
     }
     headers['Content-Length'] = body.length;
     const answer = await this.poster.post(headers, body);
-    if (answer.status < 200 || answer.status >= 300) throw failure(this.url, answer, textDetail(answer));
+    if (answer.status >= 200 && answer.status < 300) return;
+    const detail = textDetail(answer);
+    // Jaeger's collector (v1 handler and v2's jaeger receiver alike) answers 500 "Cannot submit
+    // Jaeger batch: ..." when its own pipeline refused a well-formed batch (queue full, "server
+    // busy", memory limiter): back-pressure, not bad data, which it answers with 400.
+    if (answer.status === 500 && detail.startsWith(SUBMIT_FAILED)) {
+      throw new RetryableError(`request to ${this.url.href} responded with HTTP 500: ${detail}`);
+    }
+    throw failure(this.url, answer, detail);
   }
 
   async close(): Promise<void> {

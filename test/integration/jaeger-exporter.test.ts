@@ -241,7 +241,7 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
     assert.equal(c.spans().length, 3);
   });
 
-  it('413 and 500 are permanent too; 429, 502, 504 are retried', async () => {
+  it('413 and 500 are permanent too (but Jaeger\'s 500 "Cannot submit Jaeger batch"); 429, 502, 504 are retried', async () => {
     for (const status of [413, 500]) {
       const c = await collector();
       c.answer = () => ({ status });
@@ -249,6 +249,12 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
       const err = await consume(exporter, traces()).then(() => undefined, (e: unknown) => e);
       assert.ok(isPermanent(err), `${status}: ${String(err)}`);
     }
+    // Jaeger's own answer when its pipeline refused a good batch (busy): retried, not dropped.
+    const busy = await collector();
+    busy.answer = (n) => (n <= 2 ? { status: 500, body: 'Cannot submit Jaeger batch: server busy\n' } : { status: 202 });
+    const { exporter: e500 } = await startExporter(jaegerExporterFactory, { endpoint: busy.url, ...noQueue, ...fastRetry }, 'jaeger/busy');
+    await consume(e500, traces());
+    assert.equal(busy.spans().length, 5);
     for (const status of [429, 502, 504]) {
       const c = await collector();
       c.answer = (n) => (n <= 2 ? { status } : { status: 202 });
