@@ -1,0 +1,280 @@
+// prometheusremotewrite against a real Prometheus 2.42 (--web.enable-remote-write-receiver,
+// native histograms on): what Sonde writes is read back over Prometheus' HTTP API with the same
+// names, labels and values; the OTel JS SDK's metrics go through `sonde run`; Prometheus is
+// killed mid-run and started again on the same port and TSDB while Sonde keeps sending, and every
+// sample still ends up queryable; a 400 (out-of-order sample) is permanent and counted.
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Long from 'long';
+import { prometheusRemoteWriteExporterFactory } from '../../exporters/prometheusremotewrite';
+import type { Component, ExporterFactory, SignalConsumers } from '../../pipeline/component';
+import { readConfig } from '../../pipeline/config/schema';
+import { codecs } from '../../pipeline/otlp/codec';
+import { AggregationTemporality, nanosFromMillis, type KeyValue, type Metric, type MetricsData } from '../../pipeline/pdata';
+import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
+import { PrometheusServer } from '../helpers/prometheus';
+import { freePort, ROOT, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+
+function str(key: string, value: string): KeyValue {
+  return { key, value: { stringValue: value } };
+}
+
+function exporter(endpoint: string, extra: Record<string, unknown> = {}): { c: Component & { consumers: SignalConsumers }; tel: RecordingTelemetry } {
+  const f = prometheusRemoteWriteExporterFactory as ExporterFactory;
+  const { value, issues } = readConfig(f.config, { endpoint, sending_queue: { enabled: false }, retry_on_failure: { initial_interval: '20ms', max_interval: '100ms', max_elapsed_time: '5s' }, ...extra });
+  assert.deepEqual(issues.filter((i) => i.severity === 'error'), []);
+  const tel = new RecordingTelemetry();
+  return { c: f.create(testSettings(tel, 'prometheusremotewrite', 'exporter'), value, ['metrics']), tel };
+}
+
+const RESOURCE = [str('service.name', 'cart'), str('service.namespace', 'shop'), str('service.instance.id', 'cart-1'), str('host.name', 'node-a'), str('k8s.pod.name', 'cart-7f9c')];
+
+describe('prometheusremotewrite -> real Prometheus', function () {
+  this.timeout(120_000);
+  let prom: PrometheusServer;
+  const sondes: SondeProcess[] = [];
+  beforeEach(async () => {
+    prom = new PrometheusServer();
+    await prom.start();
+  });
+  afterEach(async () => {
+    await Promise.all(sondes.splice(0).map((s) => s.stop('SIGKILL')));
+    await prom.cleanup();
+  });
+
+  it('counters, gauges, classic and native histograms, summaries, labels and target_info read back the same', async () => {
+    const t = Date.now() - 1000;
+    const at = nanosFromMillis(t);
+    const metrics: Metric[] = [
+      { name: 'http.server.requests', unit: '{request}', description: 'Requests served', sum: { isMonotonic: true, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [
+        { attributes: [str('http.route', '/cart'), str('method', 'GET')], timeUnixNano: at, asInt: Long.fromNumber(42), exemplars: [] },
+        { attributes: [str('http.route', '/pay "now"\n\\x'), str('method', 'POST')], timeUnixNano: at, asInt: Long.fromNumber(7), exemplars: [] },
+      ] } },
+      { name: 'room.temperature', unit: 'Cel', gauge: { dataPoints: [{ attributes: [str('room', 'r1')], timeUnixNano: at, asDouble: 21.25, exemplars: [] }] } },
+      { name: 'queue.active', unit: '', sum: { isMonotonic: false, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [{ attributes: [], timeUnixNano: at, asInt: Long.fromNumber(-3), exemplars: [] }] } },
+      { name: 'cache.hit', unit: '1', gauge: { dataPoints: [{ attributes: [], timeUnixNano: at, asDouble: 0.75, exemplars: [] }] } },
+      { name: 'http.server.request.duration', unit: 's', histogram: { aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [
+        { attributes: [str('method', 'GET')], timeUnixNano: at, count: 10, sum: 3.5, bucketCounts: [2, 5, 3], explicitBounds: [0.1, 1], exemplars: [] },
+      ] } },
+      { name: 'payload.size', unit: 'By', exponentialHistogram: { aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [
+        { attributes: [], timeUnixNano: at, count: 9, sum: 30, scale: 0, zeroCount: 1, positive: { offset: 0, bucketCounts: [2, 0, 4] }, negative: { offset: 1, bucketCounts: [2] }, exemplars: [] },
+      ] } },
+      { name: 'rpc.latency', unit: 'ms', summary: { dataPoints: [{ attributes: [], timeUnixNano: at, count: 4, sum: 100, quantileValues: [{ quantile: 0.5, value: 20 }, { quantile: 0.99, value: 60 }] }] } },
+    ];
+    const data: MetricsData = { resourceMetrics: [{ resource: { attributes: RESOURCE }, scopeMetrics: [{ scope: { name: 'shop.metrics', version: '2.1', attributes: [] }, metrics }] }] };
+    const { c, tel } = exporter(prom.writeUrl, { external_labels: { cluster: 'c1' }, send_metadata: true });
+    await c.start(testHost);
+    try {
+      await c.consumers.metrics!.consume(data);
+    } finally {
+      await c.shutdown();
+    }
+    assert.equal(tel.total('sent', 'metrics'), 8);
+    assert.equal(tel.total('dropped'), 0);
+
+    const common = { job: 'shop/cart', instance: 'cart-1', otel_scope_name: 'shop.metrics', otel_scope_version: '2.1', cluster: 'c1' };
+    const one = async (selector: string): Promise<{ metric: Record<string, string>; values: [number, string][] }> => {
+      const r = await prom.samples(selector);
+      assert.equal(r.length, 1, `${selector}: ${JSON.stringify(r)}`);
+      return r[0]!;
+    };
+    const req = await one('http_server_requests_total{method="GET"}');
+    assert.deepEqual(req.metric, { __name__: 'http_server_requests_total', ...common, http_route: '/cart', method: 'GET' });
+    assert.deepEqual(req.values, [[t / 1000, '42']]);
+    const odd = await one('http_server_requests_total{method="POST"}');
+    assert.equal(odd.metric['http_route'], '/pay "now"\n\\x');
+    assert.deepEqual(odd.values, [[t / 1000, '7']]);
+    assert.deepEqual((await one('room_temperature_celsius')).values, [[t / 1000, '21.25']]);
+    assert.deepEqual((await one('queue_active')).values, [[t / 1000, '-3']]);
+    assert.deepEqual((await one('cache_hit_ratio')).values, [[t / 1000, '0.75']]);
+
+    const buckets = await prom.samples('http_server_request_duration_seconds_bucket');
+    assert.deepEqual(buckets.map((b) => [b.metric['le'], b.values[0]![1]]).sort(), [['+Inf', '10'], ['0.1', '2'], ['1', '7']]);
+    assert.deepEqual((await one('http_server_request_duration_seconds_sum')).values, [[t / 1000, '3.5']]);
+    assert.deepEqual((await one('http_server_request_duration_seconds_count')).values, [[t / 1000, '10']]);
+
+    const native = await prom.histograms('payload_size_bytes');
+    assert.equal(native.length, 1);
+    assert.deepEqual(native[0]!.metric, { __name__: 'payload_size_bytes', ...common });
+    const [ts, h] = native[0]!.histograms[0]!;
+    assert.equal(ts, t / 1000);
+    assert.equal(h.count, '9');
+    assert.equal(h.sum, '30');
+    // Schema 0: bucket i is (2^i, 2^(i+1)]; negative bucket 1 is [-4, -2); the zero bucket is [-0, 0].
+    assert.deepEqual((h.buckets ?? []).map(([, lo, hi, n]) => [Number(lo), Number(hi), n]), [[-4, -2, '2'], [-0, 0, '1'], [1, 2, '2'], [4, 8, '4']]);
+
+    assert.deepEqual((await prom.samples('rpc_latency_milliseconds')).map((s) => [s.metric['quantile'], s.values[0]![1]]).sort(), [['0.5', '20'], ['0.99', '60']]);
+    assert.deepEqual((await one('rpc_latency_milliseconds_count')).values, [[t / 1000, '4']]);
+
+    const info = await prom.series('target_info');
+    assert.deepEqual(info, [{ __name__: 'target_info', job: 'shop/cart', instance: 'cart-1', host_name: 'node-a', k8s_pod_name: 'cart-7f9c', cluster: 'c1' }]);
+    assert.deepEqual((await one('target_info')).values, [[t / 1000, '1']]);
+
+    // Metadata went too (send_metadata): Prometheus keeps it per target only for scrapes, so
+    // this checks the request was accepted with it rather than what /api/v1/metadata shows.
+    assert.equal(prom.output().includes('level=error'), false, prom.output());
+  });
+
+  it('OTel SDK -> sonde run (otlp receiver) -> prometheusremotewrite: cumulative and delta resources, every instrument', async () => {
+    const dir = tempDir();
+    const httpPort = await freePort();
+    const sonde = await startSonde(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:${httpPort} }
+exporters:
+  prometheus_remote_write:
+    endpoint: ${prom.writeUrl}
+    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms }
+service:
+  telemetry: { metrics: { level: none } }
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [prometheus_remote_write] }
+`, { dir });
+    sondes.push(sonde);
+    const expectedFile = path.join(dir, 'expected.json');
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test', 'helpers', 'otel-sender.ts')], {
+      env: { ...process.env, SIGNAL: 'metrics', PROTOCOL: 'http/protobuf', ENDPOINT: `http://127.0.0.1:${httpPort}`, COUNT: '300', EXPECTED_OUT: expectedFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+    assert.equal(await new Promise((r) => child.once('exit', r)), 0, err);
+    const points = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as { resource: Record<string, unknown>; scope: string; name: string; type: string; attributes: Record<string, string>; value: unknown; temporality: number }[];
+    assert.ok(points.some((p) => p.temporality === 1) && points.some((p) => p.temporality === 2), 'both delta and cumulative points were sent');
+
+    // The names the compatibility spec gives the sender's instruments.
+    const NAMES: Record<string, string> = {
+      'http.server.requests': 'http_server_requests_total', 'http.server.active_requests': 'http_server_active_requests',
+      'http.server.request.duration': 'http_server_request_duration_seconds', 'latency.exp': 'latency_exp_milliseconds',
+      'room.temperature': 'room_temperature_celsius', 'bytes.sent': 'bytes_sent_total', 'queue.depth': 'queue_depth',
+    };
+    const selector = (p: (typeof points)[number], suffix = '', extra = ''): string => {
+      const [scopeName, scopeVersion] = p.scope.split('@');
+      const labels = Object.entries(p.attributes).map(([k, v]) => `${k.replace(/\./g, '_')}="${v}"`);
+      labels.push(`job="${String(p.resource['service.name'])}"`, `otel_scope_name="${scopeName}"`, `otel_scope_version="${scopeVersion}"`);
+      if (extra) labels.push(extra);
+      return `${NAMES[p.name]}${suffix}{${labels.join(',')}}`;
+    };
+    // Every series the points make, and no other: numbers 1, classic histograms a bucket per
+    // bound + the +Inf bucket + _sum + _count, native histograms 1; and a target_info per resource.
+    const expectedSeries = 2 + points.reduce((n, p) => n + (p.type === 'histogram' ? (p.value as { bounds: number[] }).bounds.length + 3 : 1), 0);
+    let seen = 0;
+    await waitFor(async () => (seen = (await prom.series('{__name__=~".+"}')).length) >= expectedSeries, 30_000, `${expectedSeries} series in prometheus`).catch((e: Error) => {
+      throw new Error(`${e.message} (saw ${seen})\n${sonde.stderr()}`);
+    });
+    assert.equal(seen, expectedSeries);
+    let checked = 0;
+    for (const p of points) {
+      assert.ok(NAMES[p.name], `a name for ${p.name}`);
+      if (p.type === 'sum' || p.type === 'gauge') {
+        const r = await prom.query(selector(p));
+        assert.equal(r.result.length, 1, selector(p));
+        assert.equal(Number(r.result[0]!.value![1]), p.value, selector(p));
+      } else if (p.type === 'histogram') {
+        const v = p.value as { bounds: number[]; counts: number[]; count: number; sum: number };
+        let cumulative = 0;
+        for (let i = 0; i < v.counts.length; i++) {
+          cumulative += v.counts[i]!;
+          const le = i < v.bounds.length ? String(v.bounds[i]) : '+Inf';
+          const r = await prom.query(selector(p, '_bucket', `le="${le}"`));
+          assert.equal(Number(r.result[0]?.value?.[1]), cumulative, selector(p, '_bucket', `le="${le}"`));
+        }
+        assert.equal(Number((await prom.query(selector(p, '_count'))).result[0]!.value![1]), v.count);
+        assert.ok(Math.abs(Number((await prom.query(selector(p, '_sum'))).result[0]!.value![1]) - v.sum) < 1e-9);
+      } else {
+        const v = p.value as { count: number; sum: number };
+        const r = (await prom.query(selector(p))).result;
+        assert.equal(r.length, 1, selector(p));
+        assert.equal(r[0]!.histogram![1].count, String(v.count));
+        assert.ok(Math.abs(Number(r[0]!.histogram![1].sum) - v.sum) < 1e-6);
+      }
+      checked++;
+    }
+    assert.ok(checked > 50, `${checked} points checked`);
+    const info = await prom.series('target_info');
+    assert.deepEqual(info.map((l) => l['job']).sort(), ['checkout', 'payments']);
+    assert.equal(info.find((l) => l['job'] === 'checkout')!['host_name'], 'node-a');
+  });
+
+  it('Prometheus killed mid-run and started again on the same port and TSDB: every sample sonde got is queryable', async () => {
+    const httpPort = await freePort();
+    const sonde = await startSonde(`
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:${httpPort} }
+exporters:
+  prometheusremotewrite:
+    endpoint: ${prom.writeUrl}
+    timeout: 2s
+    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }
+service:
+  telemetry: { metrics: { level: none } }
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
+`);
+    sondes.push(sonde);
+    const N = 60;
+    const t0 = Date.now() - 120_000;
+    const post = async (i: number): Promise<void> => {
+      const at = nanosFromMillis(t0 + i * 1000);
+      const data: MetricsData = { resourceMetrics: [{ resource: { attributes: [str('service.name', 'restart')] }, scopeMetrics: [{ scope: { name: 's', attributes: [] }, metrics: [
+        { name: 'seq', unit: '', gauge: { dataPoints: [{ attributes: [], timeUnixNano: at, asInt: Long.fromNumber(i), exemplars: [] }] } },
+        { name: 'ticks', unit: '', sum: { isMonotonic: true, aggregationTemporality: AggregationTemporality.DELTA, dataPoints: [{ attributes: [], timeUnixNano: at, asInt: Long.fromNumber(1), exemplars: [] }] } },
+      ] }] }] };
+      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(codecs.metrics.encodeRequest(data)) });
+      assert.equal(res.status, 200, `batch ${i}`);
+    };
+    for (let i = 0; i < N; i++) {
+      if (i === 20) await prom.stop('SIGKILL');
+      if (i === 40) await prom.start();
+      await post(i);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await waitFor(async () => {
+      const s = await prom.samples('seq', '10m').catch(() => []);
+      return (s[0]?.values.length ?? 0) >= N;
+    }, 60_000, `all ${N} samples of seq`);
+    const seq = await prom.samples('seq{job="restart"}', '10m');
+    assert.deepEqual(seq[0]!.values, Array.from({ length: N }, (_, i) => [(t0 + i * 1000) / 1000, String(i)]));
+    // The delta counter, made cumulative by Sonde, is whole too: 1, 2, ... N.
+    const ticks = await prom.samples('ticks_total{job="restart"}', '10m');
+    assert.deepEqual(ticks[0]!.values.map(([, v]) => Number(v)), Array.from({ length: N }, (_, i) => i + 1));
+  });
+
+  it('a 400 from Prometheus (out-of-order sample) is permanent: one attempt, dropped{permanent_error} counted', async () => {
+    const { c, tel } = exporter(prom.writeUrl);
+    await c.start(testHost);
+    const batchAt = (ms: number, v: number): MetricsData => ({ resourceMetrics: [{ resource: { attributes: [str('service.name', 'ooo')] }, scopeMetrics: [{ metrics: [
+      { name: 'level', unit: '', gauge: { dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(ms), asDouble: v, exemplars: [] }] } },
+    ] }] }] });
+    const now = Date.now();
+    try {
+      await c.consumers.metrics!.consume(batchAt(now, 1));
+      const started = Date.now();
+      await assert.rejects(c.consumers.metrics!.consume(batchAt(now - 60_000, 2)), (err: Error) => {
+        assert.equal(err.name, 'PermanentError');
+        assert.match(err.message, /HTTP 400/);
+        assert.match(err.message, /out of order|out of bounds/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 5000, 'no retries for a permanent error');
+    } finally {
+      await c.shutdown();
+    }
+    assert.equal(tel.total('sent', 'metrics'), 1);
+    assert.equal(tel.total('failed', 'metrics'), 1);
+    // With the queue (the default) the same refusal is a drop with its reason.
+    const queued = exporter(prom.writeUrl, { sending_queue: { enabled: true } });
+    await queued.c.start(testHost);
+    await queued.c.consumers.metrics!.consume(batchAt(now - 120_000, 3));
+    await waitFor(() => queued.tel.total('dropped') > 0, 10_000, 'the drop');
+    await queued.c.shutdown();
+    assert.deepEqual(queued.tel.calls.filter((x) => x.what === 'dropped'), [{ what: 'dropped', signal: 'metrics', items: 1, reason: 'permanent_error' }]);
+    assert.deepEqual((await prom.samples('level')).map((s) => s.values), [[[now / 1000, '1']]]);
+  });
+});
