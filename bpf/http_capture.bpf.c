@@ -1,9 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * HTTP/1.x capture from the socket syscalls (tracepoints only: kprobes and fentry are not
- * available everywhere). accept/accept4 mark server sockets, connect marks client sockets;
- * read/readv/recvfrom/recvmsg and write/writev/sendto/sendmsg store their arguments at entry and
- * send the bytes actually moved at exit; sendfile sends a byte count; close ends a connection.
+ * HTTP/1.x capture from the socket syscalls. accept/accept4 mark server sockets, connect marks
+ * client sockets; read/readv/recvfrom/recvmsg and write/writev/sendto/sendmsg store their
+ * arguments at entry and send the bytes actually moved at exit; sendfile sends a byte count;
+ * close ends a connection.
+ *
+ * Where the kernel allows it (user space picks one with `attach`, best-first: fentry, kprobe,
+ * tracepoint), the data comes from tcp_sendmsg/tcp_recvmsg instead (kernel_path): one program
+ * pair per TCP message rather than per syscall of every file, sendfile/splice and io_uring
+ * included, connections keyed by their struct sock; tcp_close ends them. Those programs are
+ * autoloaded only when chosen, so a kernel that refuses them (kprobes compiled out, fentry under
+ * lockdown) loads the tracepoint path as before.
  *
  * Filtering in the kernel: TCP over IPv4/IPv6 only, the configured pids and server ports, and a
  * connection is followed once a message on it starts like HTTP/1.x (a request method or
@@ -46,6 +53,8 @@ const volatile __u32 filter_port_count = 0;
 const volatile bool use_skip_tgids = false;
 /* TLS plaintext from the SSL uprobes (they are attached from user space per binary) */
 const volatile bool tls_enabled = false;
+/* data from the tcp_sendmsg/tcp_recvmsg probes (kprobe or fentry), not the syscall tracepoints */
+const volatile bool kernel_path = false;
 
 /* a record header for the BTF (layout test) */
 const struct http_capture_event *sonde_btf_http_capture_event __attribute__((unused));
@@ -80,7 +89,8 @@ struct data_args {
 	__u32 syscall;
 	__u32 direction;
 	__u32 tls_only; /* the socket is not followed: only note it as the thread's last read */
-	__u32 pad;
+	__u32 buf_len; /* kernel path: bytes of the first segment at buf (0: buf holds them all) */
+	__u64 sk;      /* kernel path: the struct sock */
 };
 
 /* a TLS connection: (tgid, SSL pointer) */
@@ -104,6 +114,7 @@ struct ssl_call {
 	__u64 ts_ns;
 	__s32 fd;      /* a TCP socket the call read or wrote, -1 if none */
 	__u32 direction;
+	__u64 sk;      /* kernel path: the struct sock the call read or wrote, 0 if none */
 };
 
 struct {
@@ -118,6 +129,14 @@ struct {
 	__type(key, struct conn_key);
 	__type(value, struct conn_info);
 } conns SEC(".maps");
+
+/* kernel path: struct sock -> connection (LRU: a socket freed unseen cannot fill it) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct conn_info);
+} sk_conns SEC(".maps");
 
 /* thread -> arguments of the data syscall it is in */
 struct {
@@ -340,6 +359,9 @@ static __always_inline void emit(const struct conn_info *c, struct conn_key *key
 		want = HTTP_CAPTURE_MAX;
 	if (total < want)
 		want = total;
+	/* kernel path: only the first segment's user buffer is known */
+	if (a && a->buf_len && want > a->buf_len)
+		want = a->buf_len;
 
 	if (a && a->syscall != HTTP_SC_SENDFILE && want > 0) {
 		if (a->iovcnt == 0) {
@@ -348,7 +370,7 @@ static __always_inline void emit(const struct conn_info *c, struct conn_key *key
 				n = HTTP_CAPTURE_MAX;
 			if (!bpf_probe_read_user(e->data, n, (void *)a->buf))
 				e->captured = n;
-			if (total > n) {
+			if (total > n && (!a->buf_len || total <= a->buf_len)) {
 				__u32 t = HTTP_TAIL_LEN;
 				if (!bpf_probe_read_user(e->tail, t, (void *)(a->buf + total - t)))
 					e->tail_len = t;
@@ -440,6 +462,15 @@ static __always_inline void track(__s32 fd, __u8 role)
 	if (!port_wanted(&c)) {
 		c.state = CONN_IGNORED;
 		count(HTTP_CNT_FILTERED);
+	}
+	if (kernel_path) {
+		/* the data probes see the sock, not the fd */
+		__u64 skk = (__u64)sk;
+		if (bpf_map_update_elem(&sk_conns, &skk, &c, BPF_ANY))
+			count(HTTP_CNT_CONN_FULL);
+		else if (c.state != CONN_IGNORED)
+			count(HTTP_CNT_CONNS);
+		return;
 	}
 	if (bpf_map_update_elem(&conns, &key, &c, BPF_ANY))
 		count(HTTP_CNT_CONN_FULL);
@@ -748,11 +779,25 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 	}
 	struct ssl_call call = {
 		.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr,
-		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir,
+		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = 0,
 	};
 	if (bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY))
 		count(HTTP_CNT_TLS_CALLS_FULL);
 	return 0;
+}
+
+/* A TLS connection's addresses are known now: the port filter could not be applied before. */
+static __always_inline void socket_known(struct tls_conn *t, __u32 tgid, __s32 fd)
+{
+	t->c.flags &= ~HTTP_CONN_NO_TUPLE;
+	if (t->c.state != CONN_IGNORED && t->c.role != HTTP_ROLE_UNKNOWN && !port_wanted(&t->c)) {
+		if (t->c.state == CONN_HTTP) {
+			struct conn_key key = { .tgid = tgid, .fd = fd };
+			emit(&t->c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+		}
+		t->c.state = CONN_IGNORED;
+		count(HTTP_CNT_FILTERED);
+	}
 }
 
 /* The TLS connection learns its socket: addresses, role, whether its start was seen. */
@@ -787,16 +832,27 @@ static __always_inline void bind_socket(struct tls_conn *t, __u32 tgid, __s32 fd
 		bpf_map_update_elem(&conns, &fk, &n, BPF_NOEXIST);
 	}
 	t->fd = fd;
-	t->c.flags &= ~HTTP_CONN_NO_TUPLE;
-	/* the port filter could not be applied while the addresses were unknown */
-	if (t->c.state != CONN_IGNORED && t->c.role != HTTP_ROLE_UNKNOWN && !port_wanted(&t->c)) {
-		if (t->c.state == CONN_HTTP) {
-			struct conn_key key = { .tgid = tgid, .fd = fd };
-			emit(&t->c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
-		}
-		t->c.state = CONN_IGNORED;
-		count(HTTP_CNT_FILTERED);
+	socket_known(t, tgid, fd);
+}
+
+/* Kernel path: the same, from the struct sock the SSL call read or wrote. */
+static __always_inline void bind_sock(struct tls_conn *t, __u32 tgid, __u64 skk, __u64 ssl)
+{
+	struct conn_info *fc = bpf_map_lookup_elem(&sk_conns, &skk);
+
+	read_tuple((struct sock *)skk, &t->c);
+	if (fc) {
+		if (t->c.role == HTTP_ROLE_UNKNOWN)
+			t->c.role = fc->role;
+		if (!(fc->flags & HTTP_CONN_MIDSTREAM))
+			t->c.flags &= ~HTTP_CONN_MIDSTREAM;
+		fc->ssl = ssl;
+		if (fc->state != CONN_HTTP)
+			fc->state = CONN_IGNORED;
 	}
+	/* bound: this path knows the sock, not the fd (records carry fd -1 anyway) */
+	t->fd = 0;
+	socket_known(t, tgid, -1);
 }
 
 static __always_inline int ssl_return(long rc)
@@ -847,6 +903,8 @@ static __always_inline int ssl_return(long rc)
 	}
 	if (t->fd < 0 && fd >= 0)
 		bind_socket(t, tgid, fd, call.ssl);
+	else if (t->fd < 0 && call.sk)
+		bind_sock(t, tgid, call.sk, call.ssl);
 	if (n == 0)
 		return 0;
 	struct data_args a = {
@@ -909,6 +967,191 @@ int BPF_KPROBE(uprobe__SSL_free, void *ssl)
 		return 0;
 	close_tls(tgid, (__u64)ssl, -1, true);
 	return 0;
+}
+
+/* ---- kernel path: tcp_sendmsg / tcp_recvmsg / tcp_close, by kprobe or fentry ------------------- */
+
+/* before 6.4 the iovec pointer of struct iov_iter was named `iov` */
+struct iov_iter___pre64 {
+	const struct iovec *iov;
+} __attribute__((preserve_access_index));
+
+/* The user buffer of a message's first segment and its length; false for kernel pages
+ * (sendfile, splice) and other iterator kinds. */
+static __always_inline bool msg_user_buf(struct msghdr *msg, __u64 *buf, __u64 *len)
+{
+	struct iov_iter *it = &msg->msg_iter;
+	__u8 type = BPF_CORE_READ(it, iter_type);
+	__u64 off = BPF_CORE_READ(it, iov_offset);
+
+	if (bpf_core_enum_value_exists(enum iter_type, ITER_UBUF) &&
+	    type == bpf_core_enum_value(enum iter_type, ITER_UBUF)) {
+		*buf = (__u64)BPF_CORE_READ(it, ubuf) + off;
+		*len = BPF_CORE_READ(it, count);
+		return true;
+	}
+	if (type != bpf_core_enum_value(enum iter_type, ITER_IOVEC))
+		return false;
+	const struct iovec *iov;
+	if (bpf_core_field_exists(it->__iov))
+		iov = BPF_CORE_READ(it, __iov);
+	else
+		iov = BPF_CORE_READ((struct iov_iter___pre64 *)it, iov);
+	struct iovec v;
+	if (!iov || bpf_probe_read_kernel(&v, sizeof(v), iov) || v.iov_len <= off)
+		return false;
+	*buf = (__u64)v.iov_base + off;
+	*len = v.iov_len - off;
+	return true;
+}
+
+static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u64 key = (__u64)sk;
+
+	if (!kernel_path || !sk || !wanted(tgid))
+		return 0;
+	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
+	if (!c) {
+		/* a socket Sonde did not see open (it started later): follow it from its data */
+		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (family != AF_INET && family != AF_INET6)
+			return 0;
+		struct conn_info n = { .flags = HTTP_CONN_MIDSTREAM };
+		read_tuple(sk, &n);
+		n.id = new_conn_id();
+		if (!port_wanted(&n))
+			n.state = CONN_IGNORED;
+		bpf_map_update_elem(&sk_conns, &key, &n, BPF_NOEXIST);
+		if (n.state == CONN_IGNORED && !tls_process(tgid))
+			return 0;
+		c = bpf_map_lookup_elem(&sk_conns, &key);
+		if (!c)
+			return 0;
+	}
+	if (c->state != CONN_HTTP && tls_process(tgid)) {
+		/* inside an SSL call, the socket the thread uses is the one under that SSL */
+		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
+		if (call && !call->sk)
+			call->sk = key;
+	}
+	if (c->state == CONN_IGNORED)
+		return 0;
+	struct data_args a = {
+		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = key,
+		.syscall = dir == HTTP_DIR_SEND ? HTTP_SC_TCP_SENDMSG : HTTP_SC_TCP_RECVMSG,
+	};
+	__u64 buf = 0, len = 0;
+	if (msg_user_buf(msg, &buf, &len) && len > 0) {
+		a.buf = buf;
+		a.buf_len = len > 0xffffffffULL ? 0xffffffff : (__u32)len;
+	} else {
+		a.syscall = HTTP_SC_SENDFILE; /* kernel pages: counted, never captured */
+	}
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+		count(HTTP_CNT_ARGS_FULL);
+	return 0;
+}
+
+static __always_inline int on_sk_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_args *ap = bpf_map_lookup_elem(&inflight, &id);
+
+	if (!ap)
+		return 0;
+	struct data_args a = *ap;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ret <= 0)
+		return 0;
+	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &a.sk);
+	if (!c || !follow(c, &a, ret))
+		return 0;
+	struct conn_key key = { .tgid = id >> 32, .fd = -1 };
+	__u64 ts = a.direction == HTTP_DIR_SEND ? a.ts_ns : bpf_ktime_get_ns();
+	emit(c, &key, HTTP_EV_DATA, &a, ts, (__u64)ret);
+	return 0;
+}
+
+static __always_inline int on_sk_close(struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
+
+	if (!c)
+		return 0;
+	struct conn_key ck = { .tgid = sonde_tgid(), .fd = -1 };
+	if (c->state == CONN_HTTP)
+		emit(c, &ck, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+	if (c->ssl)
+		close_tls(ck.tgid, c->ssl, -1, true);
+	bpf_map_delete_elem(&sk_conns, &key);
+	return 0;
+}
+
+/* int tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size) */
+SEC("fentry/tcp_sendmsg")
+int BPF_PROG(fentry__tcp_sendmsg, struct sock *sk, struct msghdr *msg, size_t size)
+{
+	return on_sk_enter(sk, msg, HTTP_DIR_SEND);
+}
+
+SEC("fexit/tcp_sendmsg")
+int BPF_PROG(fexit__tcp_sendmsg, struct sock *sk, struct msghdr *msg, size_t size, int ret)
+{
+	return on_sk_exit(ret);
+}
+
+/* int tcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len) */
+SEC("fentry/tcp_recvmsg")
+int BPF_PROG(fentry__tcp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len)
+{
+	return on_sk_enter(sk, msg, HTTP_DIR_RECV);
+}
+
+SEC("fexit/tcp_recvmsg")
+int BPF_PROG(fexit__tcp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len, int ret)
+{
+	return on_sk_exit(ret);
+}
+
+/* void tcp_close(struct sock *sk, long timeout) */
+SEC("fentry/tcp_close")
+int BPF_PROG(fentry__tcp_close, struct sock *sk, long timeout)
+{
+	return kernel_path ? on_sk_close(sk) : 0;
+}
+
+SEC("kprobe/tcp_sendmsg")
+int BPF_KPROBE(kprobe__tcp_sendmsg, struct sock *sk, struct msghdr *msg)
+{
+	return on_sk_enter(sk, msg, HTTP_DIR_SEND);
+}
+
+SEC("kretprobe/tcp_sendmsg")
+int BPF_KRETPROBE(kretprobe__tcp_sendmsg, int ret)
+{
+	return on_sk_exit(ret);
+}
+
+SEC("kprobe/tcp_recvmsg")
+int BPF_KPROBE(kprobe__tcp_recvmsg, struct sock *sk, struct msghdr *msg)
+{
+	return on_sk_enter(sk, msg, HTTP_DIR_RECV);
+}
+
+SEC("kretprobe/tcp_recvmsg")
+int BPF_KRETPROBE(kretprobe__tcp_recvmsg, int ret)
+{
+	return on_sk_exit(ret);
+}
+
+SEC("kprobe/tcp_close")
+int BPF_KPROBE(kprobe__tcp_close, struct sock *sk)
+{
+	return kernel_path ? on_sk_close(sk) : 0;
 }
 
 /* A new program: user space looks at its executable (and soon its libraries) for SSL symbols. */

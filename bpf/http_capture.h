@@ -50,6 +50,7 @@ enum http_syscall {
 	HTTP_SC_CLOSE,
 	HTTP_SC_SSL_READ, HTTP_SC_SSL_WRITE, /* TLS plaintext (the _ex forms included) */
 	HTTP_SC_SSL_FREE, HTTP_SC_EXEC,
+	HTTP_SC_TCP_SENDMSG, HTTP_SC_TCP_RECVMSG, /* the kprobe/fentry path (attach: kprobe|fentry) */
 };
 
 /* 120-byte header + data. */

@@ -38,6 +38,11 @@ export const configSchema = s.object({
   resource_attributes: s.object({
     'process.command_line': s.object({ enabled: s.bool({ default: false }) }),
   }),
+  /** where the data comes from: the socket syscall tracepoints, or tcp_sendmsg/tcp_recvmsg by
+   * kprobe or fentry (one probe per TCP message, sendfile and io_uring included). auto takes the
+   * first of fentry, kprobe, tracepoint this kernel accepts and logs which; a forced one that the
+   * kernel refuses fails the start with the reason. */
+  attach: s.enum(['auto', 'fentry', 'kprobe', 'tracepoint'] as const, { default: 'auto' }),
   /** what start does when this host cannot run the receiver (no CAP_BPF/CAP_PERFMON, no addon,
    * no tracepoints/ring buffers): fail (the service does not start) or warn (one log line saying
    * what is missing and how to run it; the rest of the pipelines run without this receiver) */

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 
 import { kernelClock } from '../../native/clock';
-import { probeFeatures } from '../../native/features';
+import { attachFirst, type AttachOption } from '../../native/fallback';
+import { probeFeatures, type FeatureReport } from '../../native/features';
 import { BpfObject, bpfObjectPath } from '../../native/index';
 import type { RingBufferReader } from '../../native/index';
 import { missingCapabilities, permissionHint } from '../../native/system';
@@ -25,6 +26,19 @@ const TRACEFS_SYSCALLS = '/sys/kernel/tracing/events/syscalls';
 /** Programs attached per binary by tls.ts, never by their section name. */
 const isUprobe = (name: string): boolean => name.startsWith('uprobe__') || name.startsWith('uretprobe__');
 const EXEC_PROGRAM = 'tracepoint__sched__sched_process_exec';
+
+/** Data paths, best-first: probes on tcp_sendmsg/tcp_recvmsg see every TCP message once (and
+ * nothing else), the syscall tracepoints see every read/write of every file. */
+export type DataPath = 'fentry' | 'kprobe' | 'tracepoint';
+const PATHS: readonly DataPath[] = ['fentry', 'kprobe', 'tracepoint'];
+const KERNEL_PROGRAMS: Record<'fentry' | 'kprobe', RegExp> = {
+  fentry: /^f(?:entry|exit)__tcp_/,
+  kprobe: /^k(?:ret)?probe__tcp_/,
+};
+/** the syscall programs the kernel path replaces (accept/connect/exec stay) */
+const SYSCALL_DATA = /^tracepoint__syscalls__sys_(?:enter|exit)_(?:read|readv|recvfrom|recvmsg|write|writev|sendto|sendmsg|sendfile64|close)$/;
+/** a map of the path not taken, kept small */
+const UNUSED_MAP_ENTRIES = 1024;
 
 /** Without these the receiver sees nothing useful; the others only add coverage. */
 const REQUIRED = new Set(['accept4', 'connect', 'read', 'write', 'close']);
@@ -56,6 +70,9 @@ export class EbpfHttpReceiver implements Component {
   private tls: TlsAttacher | undefined;
   /** tls: true and the kernel takes uprobes (decided at start) */
   private tlsWanted = false;
+  private features: FeatureReport | undefined;
+  /** the data path in use (after start) */
+  dataPath: DataPath | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pushing: Promise<void> | undefined;
   private readonly tracker: HttpTracker;
@@ -102,13 +119,21 @@ export class EbpfHttpReceiver implements Component {
       this.log.warn(`${this.settings.id} is not running: ${problem}; the other pipelines run without it`);
       return;
     }
-    const obj = new BpfObject(bpfObjectPath(HTTP_OBJECT));
+    const wanted = this.config.attach === 'auto' ? PATHS : [this.config.attach];
+    const options: AttachOption<{ obj: BpfObject; skipped: string[] }>[] = wanted.map((path) => ({
+      name: path,
+      attach: () => this.open(path),
+    }));
+    let choice;
     try {
-      const skipped = this.configure(obj, this.tlsWanted);
-      obj.load();
-      this.reader = obj.openRingBuffer('events', (batch) => this.onBatch(batch), { pollTimeoutMs: 50 });
-      for (const p of obj.programs()) if (p.autoload && !isUprobe(p.name)) obj.attach(p.name);
-      this.obj = obj;
+      choice = attachFirst(`${this.settings.id} data path`, options);
+    } catch (e) {
+      throw this.fail(`loading bpf/${HTTP_OBJECT}.bpf.c (pid ${process.pid}): ${errorMessage(e)}`, e);
+    }
+    const { obj, skipped } = choice.value;
+    this.obj = obj;
+    this.dataPath = choice.chosen as DataPath;
+    try {
       if (this.tlsWanted) {
         this.tls = new TlsAttacher(obj, this.settings.id, this.log, {
           attached: (kind) => this.bump(['http_tls_binaries_attached', kind], 1),
@@ -116,28 +141,51 @@ export class EbpfHttpReceiver implements Component {
         });
         this.tls.scanAll();
       }
-      this.log.info('ebpf_http attached', {
-        programs: obj.programs().filter((p) => p.autoload && !isUprobe(p.name)).length,
-        skipped: skipped.join(',') || undefined,
-        capture_bytes: this.config.capture_bytes,
-        ports: this.config.ports.join(',') || 'all',
-        tls: this.tls ? `${this.tls.attached.length} binaries` : 'off',
-      });
     } catch (e) {
       this.tls?.close();
       this.tls = undefined;
       obj.close();
+      this.obj = undefined;
       this.reader = undefined;
-      throw this.fail(`loading bpf/${HTTP_OBJECT}.bpf.c (pid ${process.pid}): ${errorMessage(e)}`, e);
+      throw this.fail(`TLS discovery (pid ${process.pid}): ${errorMessage(e)}`, e);
     }
+    this.log.info('ebpf_http attached', {
+      attach: choice.chosen,
+      not_taken: choice.failures.map((f) => `${f.name}: ${f.reason}`).join('; ') || undefined,
+      programs: obj.programs().filter((p) => p.autoload && !isUprobe(p.name)).length,
+      skipped: skipped.join(',') || undefined,
+      capture_bytes: this.config.capture_bytes,
+      ports: this.config.ports.join(',') || 'all',
+      tls: this.tls ? `${this.tls.attached.length} binaries` : 'off',
+    });
     this.timer = setInterval(() => this.tick(), this.config.flush_interval);
     this.timer.unref();
+  }
+
+  /** Opens, configures, loads and attaches the object for one data path (closed on failure). */
+  private open(path: DataPath): { obj: BpfObject; skipped: string[] } {
+    // the probe already knows the kernel refuses this kind: no load attempt (and no verifier pass)
+    const support = path === 'tracepoint' ? undefined : this.features?.attach[path];
+    if (support && !support.supported) throw new Error(support.reason ?? `${path} unsupported`);
+    const obj = new BpfObject(bpfObjectPath(HTTP_OBJECT));
+    try {
+      const skipped = this.configure(obj, this.tlsWanted, path);
+      obj.load();
+      this.reader = obj.openRingBuffer('events', (batch) => this.onBatch(batch), { pollTimeoutMs: 50 });
+      for (const p of obj.programs()) if (p.autoload && !isUprobe(p.name)) obj.attach(p.name);
+      return { obj, skipped };
+    } catch (e) {
+      obj.close();
+      this.reader = undefined;
+      throw e;
+    }
   }
 
   /** What keeps this host from running the receiver (privileges, addon, kernel), if anything. */
   private async hostProblem(): Promise<string | undefined> {
     if (missingCapabilities().length > 0) return `cannot load its eBPF programs (pid ${process.pid}): ${permissionHint()}`;
     const report = await probeFeatures();
+    this.features = report;
     if (!report.addon.loaded) return `the eBPF addon is not available (pid ${process.pid}): ${report.addon.error ?? ''} (build it with: bash scripts/setup.sh)`;
     for (const kind of ['tracepoint', 'ringbuf'] as const) {
       const a = report.attach[kind];
@@ -155,14 +203,16 @@ export class EbpfHttpReceiver implements Component {
     return this.tls?.attached ?? [];
   }
 
-  /** Globals and map sizes before load; programs whose syscall tracepoint is missing stay out. */
-  private configure(obj: BpfObject, tls: boolean): string[] {
+  /** Globals and map sizes before load; the programs of the other data paths, and those whose
+   * syscall tracepoint is missing, stay out. */
+  private configure(obj: BpfObject, tls: boolean, path: DataPath): string[] {
     const c = this.config;
     if (c.pids.length > MAX_FILTER || c.ports.length > MAX_FILTER) throw new Error(`at most ${MAX_FILTER} pids and ports`);
     const pids = Buffer.alloc(4 * MAX_FILTER);
     c.pids.forEach((p, i) => pids.writeUInt32LE(p, i * 4));
     const ports = Buffer.alloc(2 * MAX_FILTER);
     c.ports.forEach((p, i) => ports.writeUInt16LE(p, i * 2));
+    const kernelPath = path !== 'tracepoint';
     obj
       .setGlobalU32('capture_bytes', c.capture_bytes)
       .setGlobal('filter_pids', pids).setGlobalU32('filter_pid_count', c.pids.length)
@@ -170,13 +220,18 @@ export class EbpfHttpReceiver implements Component {
       .setGlobalBool('use_skip_tgids', this.allowExecutable !== undefined)
       .setGlobalU32('sonde_self_tgid', process.pid)
       .setGlobalBool('tls_enabled', tls)
+      .setGlobalBool('kernel_path', kernelPath)
       .setMapMaxEntries('events', c.ring_buffer_size)
-      .setMapMaxEntries('conns', c.max_connections);
+      .setMapMaxEntries('conns', kernelPath ? UNUSED_MAP_ENTRIES : c.max_connections)
+      .setMapMaxEntries('sk_conns', kernelPath ? c.max_connections : UNUSED_MAP_ENTRIES);
     const skipped: string[] = [];
-    if (!tls) for (const p of obj.programs()) if (isUprobe(p.name) || p.name === EXEC_PROGRAM) obj.setAutoload(p.name, false);
+    for (const p of obj.programs()) {
+      const other = (Object.keys(KERNEL_PROGRAMS) as ('fentry' | 'kprobe')[]).some((k) => k !== path && KERNEL_PROGRAMS[k].test(p.name));
+      if (other || (kernelPath && SYSCALL_DATA.test(p.name)) || (!tls && (isUprobe(p.name) || p.name === EXEC_PROGRAM))) obj.setAutoload(p.name, false);
+    }
     for (const p of obj.programs()) {
       const m = /^tracepoint__syscalls__(sys_(?:enter|exit)_(\w+))$/.exec(p.name);
-      if (!m || !fs.existsSync(TRACEFS_SYSCALLS) || fs.existsSync(`${TRACEFS_SYSCALLS}/${m[1] as string}`)) continue;
+      if (!m || !p.autoload || !fs.existsSync(TRACEFS_SYSCALLS) || fs.existsSync(`${TRACEFS_SYSCALLS}/${m[1] as string}`)) continue;
       if (REQUIRED.has(m[2] as string)) throw new Error(`this kernel has no tracepoint syscalls/${m[1] as string}`);
       obj.setAutoload(p.name, false);
       skipped.push(m[1] as string);

@@ -5,6 +5,8 @@ import * as assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 
+import { probeFeatures, type FeatureReport } from '../../native/features';
+import { BpfObject, bpfObjectPath } from '../../native/index';
 import { readConfig } from '../../pipeline/config/schema';
 import type { Logger, LogFields } from '../../pipeline/logger';
 import { idToHex, SpanKind, StatusCode, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
@@ -238,6 +240,74 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     const cl = h.spans.find((s) => s.span.kind === SpanKind.CLIENT);
     assert.ok(cl);
     assert.notEqual(idToHex(cl.span.traceId), traceId);
+  });
+
+  describe('data path (attach: auto | fentry | kprobe | tracepoint)', function () {
+    let report: FeatureReport;
+    before(async function () {
+      report = await probeFeatures();
+    });
+
+    it('auto takes the first of fentry, kprobe, tracepoint this kernel accepts, and logs which and why not the others', async function () {
+      const h = await receiver({ ports: [nginx.port] });
+      const expected = report.attach.fentry.supported ? 'fentry' : report.attach.kprobe.supported ? 'kprobe' : 'tracepoint';
+      assert.equal(h.receiver.dataPath, expected);
+      const line = h.logger.lines.find((l) => l.includes('ebpf_http attached'));
+      assert.ok(line);
+      const logged = JSON.parse(line) as { attach: string; not_taken?: string };
+      assert.equal(logged.attach, expected);
+      for (const k of ['fentry', 'kprobe'] as const) {
+        if (k === expected) break;
+        assert.ok(logged.not_taken?.includes(`${k}: ${report.attach[k].reason ?? ''}`), `${k} refused with the probe's reason: ${logged.not_taken ?? ''}`);
+      }
+      // whichever path it is, it traces
+      await run('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${nginx.port}/ok`]);
+      await until(h, () => h.spans.filter((s) => s.span.kind === SpanKind.SERVER).length >= 1);
+      assert.equal(h.spans.filter((s) => s.span.kind === SpanKind.SERVER).length, 1);
+    });
+
+    it('the kprobe/fentry programs pass the verifier here even when the kernel will not attach them (load only)', function () {
+      // kprobe programs load without CONFIG_KPROBES (only their attach needs it); fentry programs
+      // are refused at load under lockdown, so they are checked where the kernel takes them
+      for (const [kind, re] of [['kprobe', /^k(ret)?probe__tcp_/], ['fentry', /^f(entry|exit)__tcp_/]] as const) {
+        const obj = new BpfObject(bpfObjectPath('http_capture'));
+        try {
+          const mine = obj.programs().filter((p) => re.test(p.name)).map((p) => p.name);
+          assert.equal(mine.length, 5, `${kind}: ${mine.join(',')}`);
+          obj.keepOnly(...mine).setGlobalBool('kernel_path', true);
+          if (kind === 'fentry' && !report.attach.fentry.supported) {
+            assert.throws(() => obj.load());
+            continue;
+          }
+          obj.load();
+        } finally {
+          obj.close();
+        }
+      }
+    });
+
+    for (const kind of ['kprobe', 'fentry'] as const) {
+      it(`attach: ${kind}: nginx + curl, SERVER and CLIENT spans from tcp_sendmsg/tcp_recvmsg (skips where the kernel refuses ${kind})`, async function () {
+        const a = report.attach[kind];
+        if (!a.supported) {
+          // forcing it fails the start with the probe's reason, and nothing stays loaded
+          await assert.rejects(startReceiver({ ports: [nginx.port], attach: kind }), (e: Error) => e.message.includes(a.reason ?? '???') && e.message.includes('ebpf_http'));
+          console.log(`      skip: ${kind}: ${a.reason ?? ''}`);
+          this.skip();
+        }
+        const h = await receiver({ ports: [nginx.port], attach: kind });
+        assert.equal(h.receiver.dataPath, kind);
+        const urls = Array.from({ length: 50 }, (_, i) => `http://127.0.0.1:${nginx.port}/${i % 10 === 0 ? 'missing' : 'users'}/${i}`);
+        await run('curl', ['-s', ...urls.flatMap((u) => ['-o', '/dev/null', u])]);
+        const server = (): CapturedSpan[] => h.spans.filter((s) => s.span.kind === SpanKind.SERVER && s.exe === 'nginx');
+        const client = (): CapturedSpan[] => h.spans.filter((s) => s.span.kind === SpanKind.CLIENT && s.exe === 'curl');
+        await until(h, () => server().length >= 50 && client().length >= 50);
+        assert.equal(server().length, 50);
+        assert.equal(client().length, 50);
+        assert.equal(server().filter((s) => iattr(s.span, 'http.response.status_code') === 404).length, 5);
+        assert.ok(server().every((s) => sattr(s.span, 'client.address') === '127.0.0.1' && duration(s.span) > 0));
+      });
+    }
   });
 
   it('process.command_line on the resource only when resource_attributes enables it', async function () {
