@@ -86,7 +86,7 @@ export function metricName(m: NameInput, opts: NamingOptions): string {
 
 /** Invalid characters -> "_", runs of "_" -> one. Keeps ":" (valid in metric names). */
 export function sanitizeMetricName(name: string): string {
-  return name.replace(/[^a-zA-Z0-9_:]/g, '_').replace(/__+/g, '_');
+  return name.replace(/[^a-zA-Z0-9_:]/gu, '_').replace(/__+/g, '_');
 }
 
 /**
@@ -97,7 +97,7 @@ export function sanitizeMetricName(name: string): string {
 export function labelName(key: string): string {
   if (key === '') return '';
   if (VALID_LABEL.test(key) && !key.startsWith('__')) return key;
-  let out = key.replace(/[^a-zA-Z0-9_]/g, '_');
+  let out = key.replace(/[^a-zA-Z0-9_]/gu, '_');
   if (/^[0-9]/.test(out)) out = `key_${out}`;
   else if (out.startsWith('__')) out = `key${out}`;
   return out;
