@@ -48,7 +48,9 @@ export class ThriftWriter {
 
   /** A copy of what was written (the writer's buffer is reused for the next batch). */
   take(from = 0): Buffer {
-    return Buffer.from(this.buf.subarray(from, this.pos));
+    const out = Buffer.allocUnsafe(this.pos - from);
+    this.buf.copy(out, 0, from, this.pos);
+    return out;
   }
 
   private ensure(n: number): void {
@@ -62,9 +64,12 @@ export class ThriftWriter {
 
   field(type: number, id: number): void {
     this.ensure(3);
-    this.buf[this.pos] = type;
-    this.buf.writeInt16BE(id, this.pos + 1);
-    this.pos += 3;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = type;
+    b[p + 1] = id >>> 8;
+    b[p + 2] = id & 0xff;
+    this.pos = p + 3;
   }
 
   stop(): void {
@@ -79,8 +84,13 @@ export class ThriftWriter {
 
   i32(v: number): void {
     this.ensure(4);
-    this.buf.writeInt32BE(v | 0, this.pos);
-    this.pos += 4;
+    const b = this.buf;
+    const p = this.pos;
+    b[p] = v >>> 24;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.pos = p + 4;
   }
 
   /** An i64 from its two 32-bit halves (any sign: the bits are written as they are). */
@@ -103,10 +113,23 @@ export class ThriftWriter {
   }
 
   string(s: string): void {
-    this.ensure(4 + s.length * 3);
-    const n = this.buf.write(s, this.pos + 4, 'utf8');
-    this.buf.writeInt32BE(n, this.pos);
-    this.pos += 4 + n;
+    const len = s.length;
+    this.ensure(4 + len * 3);
+    const b = this.buf;
+    const start = this.pos + 4;
+    let n = 0;
+    // Short ASCII strings (keys, most values) byte by byte: cheaper than a call into utf8Write.
+    if (len <= 64) {
+      while (n < len) {
+        const c = s.charCodeAt(n);
+        if (c >= 0x80) break;
+        b[start + n] = c;
+        n++;
+      }
+    }
+    if (n < len) n = b.write(s, start, 'utf8');
+    this.i32(n);
+    this.pos = start + n;
   }
 
   binary(b: Uint8Array): void {
@@ -197,6 +220,10 @@ function tagBinary(w: ThriftWriter, key: string, v: Uint8Array): void {
 /** One attribute as one Tag: primitives keep their type, arrays and maps become JSON strings. */
 function tagOf(w: ThriftWriter, key: string, v: AnyValue | undefined): void {
   if (v == null) return tagString(w, key, '');
+  // Most attributes are non-empty strings: no presence check needed (a decoded message's
+  // prototype default is the empty string).
+  const sv = v.stringValue;
+  if (typeof sv === 'string' && sv !== '') return tagString(w, key, sv);
   if (isSet(v, 'stringValue')) return tagString(w, key, v.stringValue!);
   if (isSet(v, 'boolValue')) return tagBool(w, key, v.boolValue!);
   if (isSet(v, 'intValue')) return tagLong(w, key, v.intValue!);

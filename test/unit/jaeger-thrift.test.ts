@@ -6,7 +6,7 @@ import Long from 'long';
 import { encodeBatch, micros, ThriftWriter, writeBatch } from '../../exporters/jaeger/thrift';
 import { codecs } from '../../pipeline/otlp/codec';
 import type { KeyValue, ResourceSpans, Span, TracesData } from '../../pipeline/pdata';
-import { decodeBatch, type PlainSpan, type PlainTag } from '../fixtures/jaeger/decoder';
+import { decodeBatch, readGenerated, writeGenerated, type PlainSpan, type PlainTag } from '../fixtures/jaeger/decoder';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Buffer => Buffer.from(h, 'hex');
@@ -244,6 +244,21 @@ describe('jaeger thrift: OTel -> Jaeger mapping, decoded by the thrift package',
     const small: ResourceSpans = { resource: { attributes: [str('service.name', 'small')] }, scopeSpans: [{ spans: [baseSpan()] }] };
     assert.deepEqual(encodeBatch(small, w), encodeBatch(small));
     assert.equal(decodeBatch(encodeBatch(small, w)).process.serviceName, 'small');
+  });
+
+  it('byte for byte what the thrift package\'s generated code writes for the same Batch', () => {
+    const rs: ResourceSpans = {
+      resource: { attributes: [str('service.name', 'svc'), { key: 'pid', value: { intValue: Long.fromNumber(-1) } }, { key: 'raw', value: { bytesValue: Buffer.from([9]) } }] },
+      scopeSpans: [{ scope: { name: 'sc', version: '1', attributes: [] }, spans: [
+        baseSpan({ kind: 4, parentSpanId: bytes(PARENT), status: { code: 2, message: 'x' }, droppedLinksCount: 1,
+          attributes: [{ key: 'd', value: { doubleValue: Math.PI } }, { key: 'b', value: { boolValue: true } }, str('s', 'ü')],
+          events: [{ timeUnixNano: ns(START), name: 'e', attributes: [{ key: 'i', value: { intValue: Long.fromString('-9223372036854775808') } }] }],
+          links: [{ traceId: bytes(LINK1.traceId), spanId: bytes(LINK1.spanId), attributes: [] }] }),
+        { traceId: bytes(TRACE), spanId: bytes(SPAN), attributes: [], events: [], links: [] },
+      ] }],
+    };
+    const ours = encodeBatch(rs);
+    assert.equal(writeGenerated(readGenerated(ours)).toString('hex'), ours.toString('hex'));
   });
 
   it('the decoder is strict: a truncated or padded Batch does not pass', () => {
