@@ -22,6 +22,8 @@ export class PrometheusExporter implements Component {
   readonly consumers: SignalConsumers;
   private readonly server: HttpEndpoint;
   private readonly series = new Map<string, Entry>();
+  /** Live series per family name, with the family's type. */
+  private readonly families = new Map<string, { type: FamilyType; series: number }>();
   private readonly tracker: CumulativeTracker;
   private readonly options: TranslateOptions;
   private readonly expiration: number;
@@ -69,32 +71,41 @@ export class PrometheusExporter implements Component {
     const points = translate(data, this.options, this.tracker, drop, this.now);
     const now = this.now();
     this.expire();
-    const types = this.familyTypes();
     let kept = 0;
     for (const p of points) {
-      const type = types.get(p.family.name);
-      if (type !== undefined && type !== p.family.type) {
+      const family = this.families.get(p.family.name);
+      if (family !== undefined && family.type !== p.family.type) {
         drop('family_type_conflict', 1);
         continue;
       }
-      types.set(p.family.name, p.family.type);
       const key = seriesKey(p.family.name, p.labels);
-      if (p.stale) this.series.delete(key);
-      else this.series.set(key, { point: p, updated: now });
+      if (p.stale) this.remove(key);
+      else this.put(key, { point: p, updated: now });
       kept++;
     }
     if (kept > 0) this.settings.telemetry.sent('metrics', kept);
   }
 
-  private familyTypes(): Map<string, FamilyType> {
-    const out = new Map<string, FamilyType>();
-    for (const e of this.series.values()) out.set(e.point.family.name, e.point.family.type);
-    return out;
+  private put(key: string, entry: Entry): void {
+    if (!this.series.has(key)) {
+      const f = this.families.get(entry.point.family.name);
+      if (f) f.series++;
+      else this.families.set(entry.point.family.name, { type: entry.point.family.type, series: 1 });
+    }
+    this.series.set(key, entry);
+  }
+
+  private remove(key: string): void {
+    const e = this.series.get(key);
+    if (!e) return;
+    this.series.delete(key);
+    const f = this.families.get(e.point.family.name);
+    if (f && --f.series === 0) this.families.delete(e.point.family.name);
   }
 
   private expire(): void {
     const cutoff = this.now() - this.expiration;
-    for (const [k, e] of this.series) if (e.updated < cutoff) this.series.delete(k);
+    for (const [k, e] of this.series) if (e.updated < cutoff) this.remove(k);
   }
 
   /** The page as a scraper gets it. */
