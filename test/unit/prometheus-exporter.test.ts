@@ -9,7 +9,7 @@ import type { PrometheusExporterConfig } from '../../exporters/prometheus/config
 import type { ExporterFactory } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
 import { AggregationTemporality, nanosFromMillis, type KeyValue, type Metric, type MetricsData } from '../../pipeline/pdata';
-import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
+import { RecordingTelemetry, testSettings } from '../helpers/component-harness';
 
 const T = 1_700_000_000_123;
 
@@ -102,7 +102,7 @@ describe('prometheus exporter page', () => {
 
   it('serves /metrics over HTTP with gzip when accepted; 404 elsewhere', async () => {
     const { e } = make({}, { now: Date.now() });
-    await e.start(testHost);
+    await e.start();
     try {
       e.consume(batch([counter(5)]));
       const base = `http://127.0.0.1:${e.address()!.port}`;
