@@ -84,9 +84,13 @@ class ThriftHttpSender implements Transport {
       total += spans;
       if (spans === 0 || p.done.has(i)) continue;
       this.writer.reset();
-      writeBatch(this.writer, rs);
+      const lostLinkAttributes = writeBatch(this.writer, rs);
       const progress = p;
-      posts.push(this.post(this.writer.take()).then(() => { progress.done.add(i); }, (err: unknown) => {
+      posts.push(this.post(this.writer.take()).then(() => {
+        progress.done.add(i);
+        // Counted once the spans are delivered without them (not per attempt).
+        if (lostLinkAttributes > 0) this.settings.telemetry.count('jaeger_link_attributes_dropped', lostLinkAttributes);
+      }, (err: unknown) => {
         if (!(err instanceof PermanentError)) throw err; // this group is sent again on retry
         // Refused for good; the other groups may still be accepted.
         progress.rejected += spans;

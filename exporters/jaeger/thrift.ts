@@ -377,7 +377,8 @@ function hasId(id: Uint8Array | undefined): boolean {
   return false;
 }
 
-function span(w: ThriftWriter, s: Span, scope: ScopeTags): void {
+/** Writes one Span; returns how many link attributes Thrift had no place for. */
+function span(w: ThriftWriter, s: Span, scope: ScopeTags): number {
   // The 128-bit trace id as two i64: the spec's big-endian bytes re-read as signed, i.e. the bytes.
   w.field(T_I64, 1);
   w.idBytes(s.traceId, 16, 8);
@@ -391,12 +392,17 @@ function span(w: ThriftWriter, s: Span, scope: ScopeTags): void {
   w.field(T_STRING, 5);
   w.string(s.name ?? '');
   const links = s.links ?? [];
+  let lost = 0;
   if (parent || links.length > 0) {
     // The parent first as CHILD_OF, then the links as FOLLOWS_FROM (spec order).
     w.field(T_LIST, 6);
     const sizeAt = w.listBegin(T_STRUCT);
     if (parent) spanRef(w, REF_CHILD_OF, s.traceId, s.parentSpanId);
-    for (let i = 0; i < links.length; i++) spanRef(w, REF_FOLLOWS_FROM, links[i]!.traceId, links[i]!.spanId);
+    for (let i = 0; i < links.length; i++) {
+      spanRef(w, REF_FOLLOWS_FROM, links[i]!.traceId, links[i]!.spanId);
+      // A SpanRef has no tags: the spec accepts that link attributes are lost.
+      lost += links[i]!.attributes?.length ?? 0;
+    }
     w.patchI32(sizeAt, links.length + (parent ? 1 : 0));
   }
   w.field(T_I32, 7);
@@ -415,6 +421,7 @@ function span(w: ThriftWriter, s: Span, scope: ScopeTags): void {
     w.patchI32(sizeAt, events.length);
   }
   w.stop();
+  return lost;
 }
 
 /** The service name of a resource: service.name, else the default Resource's. */
@@ -438,9 +445,10 @@ export function spanCount(rs: ResourceSpans): number {
 
 /**
  * One Jaeger Batch for one resource group: Process {serviceName, tags = the other resource
- * attributes} and every span of every scope. Written at the writer's position.
+ * attributes} and every span of every scope, at the writer's position. Returns the number of
+ * link attributes left out (Thrift cannot carry them).
  */
-export function writeBatch(w: ThriftWriter, rs: ResourceSpans): void {
+export function writeBatch(w: ThriftWriter, rs: ResourceSpans): number {
   w.field(T_STRUCT, 1); // process
   w.field(T_STRING, 1);
   w.string(serviceName(rs));
@@ -455,15 +463,17 @@ export function writeBatch(w: ThriftWriter, rs: ResourceSpans): void {
   w.field(T_LIST, 2); // spans
   const sizeAt = w.listBegin(T_STRUCT);
   let n = 0;
+  let lost = 0;
   for (const ss of rs.scopeSpans ?? []) {
     const spans = ss.spans ?? [];
     if (spans.length === 0) continue;
     const scope: ScopeTags = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '', attributes: ss.scope?.attributes ?? [] };
-    for (let i = 0; i < spans.length; i++) span(w, spans[i]!, scope);
+    for (let i = 0; i < spans.length; i++) lost += span(w, spans[i]!, scope);
     n += spans.length;
   }
   w.patchI32(sizeAt, n);
   w.stop();
+  return lost;
 }
 
 /** A Batch as a fresh Buffer (tests, and callers that do not keep a writer). */

@@ -136,7 +136,7 @@ function traces(): TracesData {
         { scope: { name: 'http', version: '1', attributes: [] }, spans: [span('c1'), span('c2', { parentSpanId: randomBytes(8), status: { code: 2, message: 'boom' } })] },
         { scope: { name: 'db', attributes: [] }, spans: [span('c3', { kind: 3 })] },
       ] },
-      { resource: { attributes: [str('service.name', 'payments')] }, scopeSpans: [{ scope: { name: 'pay', attributes: [] }, spans: [span('p1'), span('p2')] }] },
+      { resource: { attributes: [str('service.name', 'payments')] }, scopeSpans: [{ scope: { name: 'pay', attributes: [] }, spans: [span('p1', { links: [{ traceId: randomBytes(16), spanId: randomBytes(8), attributes: [str('l1', 'x'), str('l2', 'y')] }] }), span('p2')] }] },
     ],
   };
 }
@@ -168,6 +168,9 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
     assert.deepEqual(tagMap(c2.tags), { 'a': 'c2', 'n': '7', 'otel.scope.name': 'http', 'otel.scope.version': '1', 'otel.library.name': 'http', 'otel.library.version': '1', 'span.kind': 'server', 'otel.status_code': 'ERROR', 'otel.status_description': 'boom', 'error': true });
     assert.equal(c2.references?.[0]?.refType, 'CHILD_OF');
     assert.equal(telemetry.total('sent', 'traces'), 5);
+    // p1's link attributes have no place in a Thrift SpanRef: counted.
+    assert.deepEqual(c.spans().find((x) => x.operationName === 'p1')!.references?.map((r) => r.refType), ['FOLLOWS_FROM']);
+    assert.equal(telemetry.countOf('jaeger_link_attributes_dropped'), 2);
   });
 
   it('gzip when asked: the collector gunzips to the same Batch', async () => {
@@ -196,6 +199,7 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
     assert.equal(new Set(c.spans().map((s) => s.spanId)).size, 5);
     assert.equal(telemetry.total('sent', 'traces'), 5);
     assert.equal(telemetry.total('dropped', 'traces'), 0);
+    assert.equal(telemetry.countOf('jaeger_link_attributes_dropped'), 2, 'counted once, not per attempt');
   });
 
   it('connection refused is retryable: delivered once the collector is up', async () => {
