@@ -4,10 +4,11 @@
 // the OpenTelemetry JS SDK to it; and in OTLP mode the exact requests are compared with what the
 // otlphttp / otlp exporters send for the same batch.
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type * as net from 'node:net';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -266,6 +267,41 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
       await consume(exporter, traces());
       assert.equal(c.spans().length, 5, `${status}`);
     }
+  });
+
+  it('timeout: a collector that never answers is a retryable timeout error', async () => {
+    const hung = http.createServer(() => { /* never answers */ });
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => { hung.closeAllConnections(); hung.close(() => resolve()); }));
+    const url = `http://127.0.0.1:${(hung.address() as net.AddressInfo).port}/api/traces`;
+    const { exporter, telemetry } = await startExporter(jaegerExporterFactory, { endpoint: url, timeout: '200ms', retry_on_failure: { enabled: false }, ...noQueue });
+    const err = await consume(exporter, traces()).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof Error && !isPermanent(err), String(err));
+    assert.match(String(err), /timeout after 200ms/);
+    assert.equal(telemetry.total('failed', 'traces'), 5);
+  });
+
+  it('https with tls.ca_file: delivered; an unknown CA is a (retryable) TLS failure', async function () {
+    this.timeout(60_000);
+    const dir = tempDir('sonde-jaeger-tls-');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', path.join(dir, 'k.pem'), '-out', path.join(dir, 'c.pem')], { stdio: 'pipe' });
+    const got: PlainBatch[] = [];
+    const server = https.createServer({ key: fs.readFileSync(path.join(dir, 'k.pem')), cert: fs.readFileSync(path.join(dir, 'c.pem')) }, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => { got.push(decodeBatch(Buffer.concat(chunks))); res.writeHead(202); res.end(); });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/api/traces`;
+    const { exporter } = await startExporter(jaegerExporterFactory, { endpoint: url, tls: { ca_file: path.join(dir, 'c.pem') }, ...noQueue });
+    await consume(exporter, traces());
+    assert.equal(got.flatMap((b) => b.spans).length, 5);
+    const { exporter: untrusted } = await startExporter(jaegerExporterFactory, { endpoint: url, retry_on_failure: { enabled: false }, ...noQueue }, 'jaeger/untrusted');
+    const err = await consume(untrusted, traces()).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof Error && !isPermanent(err), String(err));
+    assert.match(String(err), /self-signed|SELF_SIGNED/i);
   });
 
   it('config: a bad endpoint names the key; otlp_grpc wants host:port', () => {
