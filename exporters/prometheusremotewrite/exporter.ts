@@ -3,7 +3,9 @@
 // max_batch_size_bytes, snappy-compressed (block format) and POSTed in order. A retry resumes at
 // the first request not yet accepted. 5xx, 429 and network errors are retryable (Retry-After
 // honoured); any other 4xx is permanent: Prometheus answers 400 for out-of-order and duplicate
-// samples, which no retry can fix (DESIGN.md).
+// samples, which no retry can fix (DESIGN.md). Exponential histograms go as native histograms;
+// a Prometheus without them (500 "native histograms are disabled", which would otherwise block
+// the queue with retries) gets them as classic le buckets from then on, after one warning.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { compressSync } from 'snappy';
@@ -12,6 +14,7 @@ import { ComponentError, errorMessage, PermanentError, RetryableError } from '..
 import { ExporterHelper } from '../../pipeline/exporterhelper';
 import { loadTls } from '../../pipeline/otlp/transport-tls';
 import type { MetricsData, Signal } from '../../pipeline/pdata';
+import type { Point } from '../../pipeline/prometheus';
 import { CumulativeTracker, encodeWriteRequest, splitWriteRequests, toTimeSeries, translate, type TranslateOptions } from '../../pipeline/prometheus';
 import { effectiveQueue, type RemoteWriteExporterConfig } from './config';
 
@@ -21,12 +24,14 @@ const MAX_RESPONSE = 64 * 1024;
 const DELTA_EXPIRY_MS = 15 * 60_000;
 const TIMEOUT_GUARD_MS = 1000;
 
-interface Prepared { bodies: Buffer[]; next: number }
+/** A translated batch; `native` says how its bodies encode exponential histograms. */
+interface Prepared { points: Point[]; bodies: Buffer[]; next: number; native: boolean }
 
 export class RemoteWriteSender {
   private readonly prepared = new WeakMap<MetricsData, Prepared>();
   private readonly tracker = new CumulativeTracker(DELTA_EXPIRY_MS);
   private readonly options: TranslateOptions;
+  private nativeHistograms = true;
   private url: URL | undefined;
   private agent: http.Agent | undefined;
 
@@ -67,25 +72,42 @@ export class RemoteWriteSender {
     }
   }
 
-  /** Translation and encoding, once per batch. */
+  /** Translation (and delta accumulation) once per batch, whatever the number of attempts. */
   prepare(data: MetricsData): Prepared {
     let p = this.prepared.get(data);
     if (p) return p;
     const drop = (reason: string, points: number): void => this.settings.telemetry.dropped('metrics', points, reason);
-    const points = translate(data, this.options, this.tracker, drop);
-    const { timeseries, metadata } = toTimeSeries(points, { nativeHistograms: true, metadata: this.config.send_metadata });
-    const bodies = splitWriteRequests(timeseries, metadata, this.config.max_batch_size_bytes)
-      .map((req) => compressSync(encodeWriteRequest(req), { copyOutputData: true }));
-    p = { bodies, next: 0 };
+    p = { points: translate(data, this.options, this.tracker, drop), bodies: [], next: 0, native: this.nativeHistograms };
+    this.encode(p);
     this.prepared.set(data, p);
     return p;
   }
 
+  private encode(p: Prepared): void {
+    const { timeseries, metadata } = toTimeSeries(p.points, { nativeHistograms: this.nativeHistograms, metadata: this.config.send_metadata });
+    p.bodies = splitWriteRequests(timeseries, metadata, this.config.max_batch_size_bytes)
+      .map((req) => compressSync(encodeWriteRequest(req), { copyOutputData: true }));
+    // Requests already accepted are sent again in the new form: Prometheus ignores a sample it
+    // already has with the same timestamp and value.
+    if (p.native !== this.nativeHistograms) p.next = 0;
+    p.native = this.nativeHistograms;
+  }
+
   async send(data: MetricsData): Promise<void> {
     const p = this.prepare(data);
-    while (p.next < p.bodies.length) {
-      await this.post(p.bodies[p.next]!);
-      p.next++;
+    for (;;) {
+      if (p.native !== this.nativeHistograms) this.encode(p);
+      try {
+        while (p.next < p.bodies.length) {
+          await this.post(p.bodies[p.next]!);
+          p.next++;
+        }
+        return;
+      } catch (err) {
+        if (!this.nativeHistograms || !/native histograms are disabled/.test(errorMessage(err))) throw err;
+        this.nativeHistograms = false;
+        this.settings.logger.warn('the endpoint refuses native histograms: exponential histograms are sent as classic histograms (le buckets) from now on; start Prometheus with --enable-feature=native-histograms to keep them native', { endpoint: this.config.endpoint });
+      }
     }
   }
 

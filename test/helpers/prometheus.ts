@@ -13,6 +13,8 @@ export interface PromOptions {
   scrapeInterval?: string;
   /** Extra lines of the scrape job (e.g. `honor_labels: true`). */
   jobExtra?: string;
+  /** --enable-feature=native-histograms (default true). */
+  nativeHistograms?: boolean;
 }
 
 export interface PromSample { metric: Record<string, string>; values: [number, string][] }
@@ -54,7 +56,7 @@ export class PrometheusServer {
     fs.writeFileSync(config, yaml);
     this.child = spawn('prometheus', [
       `--config.file=${config}`, `--storage.tsdb.path=${this.dataDir}`, `--web.listen-address=127.0.0.1:${this.port}`,
-      '--web.enable-remote-write-receiver', '--enable-feature=native-histograms', '--log.level=warn',
+      '--web.enable-remote-write-receiver', ...(this.opts.nativeHistograms === false ? [] : ['--enable-feature=native-histograms']), '--log.level=warn',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     const child = this.child;
     child.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });

@@ -246,6 +246,31 @@ service:
     assert.deepEqual(ticks[0]!.values.map(([, v]) => Number(v)), Array.from({ length: N }, (_, i) => i + 1));
   });
 
+  it('a Prometheus without native histograms gets exponential histograms as classic buckets, nothing stuck or lost', async () => {
+    const plain = new PrometheusServer({ nativeHistograms: false });
+    await plain.start();
+    const { c, tel } = exporter(plain.writeUrl);
+    await c.start(testHost);
+    const t = Date.now() - 1000;
+    try {
+      await c.consumers.metrics!.consume({ resourceMetrics: [{ resource: { attributes: [str('service.name', 'plain')] }, scopeMetrics: [{ metrics: [
+        { name: 'level', unit: '', gauge: { dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(t), asDouble: 5, exemplars: [] }] } },
+        { name: 'size', unit: 'By', exponentialHistogram: { aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [
+          { attributes: [], timeUnixNano: nanosFromMillis(t), count: 7, sum: 30, scale: 0, zeroCount: 1, positive: { offset: 0, bucketCounts: [2, 0, 4] }, exemplars: [] },
+        ] } },
+      ] }] }] });
+      assert.deepEqual((await plain.samples('level')).map((s) => s.values), [[[t / 1000, '5']]]);
+      const buckets = await plain.samples('size_bytes_bucket');
+      assert.deepEqual(buckets.map((b) => [b.metric['le'], b.values[0]![1]]).sort(), [['+Inf', '7'], ['0', '1'], ['2', '3'], ['8', '7']]);
+      assert.deepEqual((await plain.samples('size_bytes_count')).map((s) => s.values[0]![1]), ['7']);
+      assert.equal(tel.total('dropped'), 0);
+      assert.equal(tel.total('sent', 'metrics'), 2);
+    } finally {
+      await c.shutdown();
+      await plain.cleanup();
+    }
+  });
+
   it('a 400 from Prometheus (out-of-order sample) is permanent: one attempt, dropped{permanent_error} counted', async () => {
     const { c, tel } = exporter(prom.writeUrl);
     await c.start(testHost);
