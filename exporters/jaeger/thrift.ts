@@ -406,8 +406,9 @@ function span(w: ThriftWriter, s: Span, scope: ScopeTags): number {
     w.patchI32(sizeAt, links.length + (parent ? 1 : 0));
   }
   w.field(T_I32, 7);
-  // W3C trace flags (low byte): bit 0 is "sampled" in both.
-  w.i32((s.flags ?? 0) & 0xff);
+  // Only "sampled" (bit 0) means the same in W3C trace flags and Jaeger flags; W3C level 2's
+  // 0x02 (random trace id) would read as Jaeger's "debug".
+  w.i32((s.flags ?? 0) & 1);
   w.field(T_I64, 8);
   w.i64n(micros(s.startTimeUnixNano));
   w.field(T_I64, 9);

@@ -428,7 +428,7 @@ function expectedJaeger(c: CanonSpan): { process: { serviceName: string; tags: P
     span: {
       traceId: c.traceId, traceIdHigh: c.traceId.slice(0, 16), traceIdLow: c.traceId.slice(16), spanId: c.spanId,
       parentSpanId: c.parentSpanId || '0000000000000000', operationName: c.name, references: refs.length ? refs : null,
-      flags: c.flags, startTime: us(c.start), duration: ((BigInt(c.end) - BigInt(c.start)) / 1000n).toString(),
+      flags: c.flags & 1, startTime: us(c.start), duration: ((BigInt(c.end) - BigInt(c.start)) / 1000n).toString(),
       tags: sorted(tags),
       logs: c.events.map((e) => ({ timestamp: us(e.time), fields: sorted([...(e.name ? [tagOf('event', e.name)] : []), ...Object.entries(e.attributes).map(([k, v]) => tagOf(k, v))]) })),
       incomplete: null,

@@ -45,7 +45,7 @@ describe('jaeger thrift: OTel -> Jaeger mapping, decoded by the thrift package',
   it('a full span: ids, parent, name, times, every attribute type, scope, status, events, links, dropped counts', () => {
     const big = Long.fromString('4611686018427387905'); // 2^62 + 1: not a safe JS number
     const span = baseSpan({
-      parentSpanId: bytes(PARENT), kind: 2, flags: 0x301, traceState: 'vendor=a,other=b',
+      parentSpanId: bytes(PARENT), kind: 2, flags: 0x303, traceState: 'vendor=a,other=b',
       droppedAttributesCount: 3, droppedEventsCount: 4, droppedLinksCount: 5,
       status: { code: 2, message: 'upstream timed out' },
       attributes: [
@@ -87,7 +87,7 @@ describe('jaeger thrift: OTel -> Jaeger mapping, decoded by the thrift package',
     assert.equal(s.spanId, SPAN);
     assert.equal(s.parentSpanId, PARENT);
     assert.equal(s.operationName, 'op');
-    assert.equal(s.flags, 1, 'the W3C trace flags byte (sampled), not OTLP\'s upper flag bits');
+    assert.equal(s.flags, 1, 'sampled only: not W3C\'s random-trace-id bit (Jaeger\'s debug) nor OTLP\'s upper bits');
     assert.equal(s.startTime, (BigInt(START) / 1000n).toString());
     assert.equal(s.duration, ((BigInt(END) - BigInt(START)) / 1000n).toString());
     assert.equal(s.incomplete, null);
