@@ -531,15 +531,15 @@ static __always_inline bool tls_process(__u32 tgid)
 	return tls_enabled && bpf_map_lookup_elem(&tls_tgids, &tgid);
 }
 
-/* Entry of a data syscall: remember its arguments when the fd is (or may be) an HTTP socket. */
-static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir)
+/* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. */
+static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir,
+					 struct data_args *out)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	__u32 tls_only = 0;
 
 	if (!wanted(tgid))
-		return 0;
+		return false;
 	struct conn_key key = { .tgid = tgid, .fd = fd };
 	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
 	if (!c) {
@@ -554,10 +554,10 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 			n.state = CONN_IGNORED;
 		bpf_map_update_elem(&conns, &key, &n, BPF_NOEXIST);
 		if (n.state == CONN_IGNORED && !tls_process(tgid))
-			return 0;
+			return false;
 		c = bpf_map_lookup_elem(&conns, &key);
 		if (!c)
-			return 0;
+			return false;
 	}
 	/* plaintext HTTP carries no TLS: the TLS bookkeeping costs only the other sockets */
 	bool tls = c->state != CONN_HTTP && tls_process(tgid);
@@ -570,13 +570,29 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 	if (c->state == CONN_IGNORED) {
 		/* ciphertext: its read is noted for the SSL_read that may follow on this thread */
 		if (!tls || dir != HTTP_DIR_RECV)
-			return 0;
+			return false;
 		tls_only = 1;
 	}
-	struct data_args a = {
-		.ts_ns = bpf_ktime_get_ns(), .buf = buf, .iovcnt = iovcnt, .fd = fd,
-		.syscall = sc, .direction = dir, .tls_only = tls_only,
-	};
+	out->ts_ns = bpf_ktime_get_ns();
+	out->buf = buf;
+	out->iovcnt = iovcnt;
+	out->fd = fd;
+	out->syscall = sc;
+	out->direction = dir;
+	out->tls_only = tls_only;
+	out->buf_len = 0;
+	out->sk = 0;
+	return true;
+}
+
+/* Entry of a data syscall: remember its arguments when the fd is (or may be) an HTTP socket. */
+static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_args a;
+
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, &a))
+		return 0;
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
 		count(HTTP_CNT_ARGS_FULL);
 	return 0;
@@ -656,18 +672,9 @@ static __always_inline bool follow(struct conn_info *c, const struct data_args *
 	return true;
 }
 
-static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
+/* The bytes a data syscall moved (ret > 0), with its arguments: follow, note, send. */
+static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct data_args *ap = bpf_map_lookup_elem(&inflight, &id);
-
-	if (!ap)
-		return 0;
-	struct data_args a = *ap;
-	bpf_map_delete_elem(&inflight, &id);
-	__s64 ret = ctx->ret;
-	if (ret <= 0)
-		return 0;
 	if (a.tls_only) {
 		bpf_map_update_elem(&last_recv, &id, &a.fd, BPF_ANY);
 		return 0;
@@ -690,6 +697,83 @@ static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct data_args *ap = bpf_map_lookup_elem(&inflight, &id);
+
+	if (!ap)
+		return 0;
+	struct data_args a = *ap;
+	bpf_map_delete_elem(&inflight, &id);
+	if (ctx->ret <= 0)
+		return 0;
+	return data_done(id, a, ctx->ret);
+}
+
+/*
+ * recv_args_at_exit: a receive is only known at its exit, so its arguments are read there, from
+ * the registers the syscall was entered with (bpf_task_pt_regs, Linux 5.15+): no entry program,
+ * no in-flight map entry per read. Nothing runs for a read that moved nothing (EAGAIN: Go and
+ * nginx poll that way). User space turns it off where the kernel lacks the helper.
+ */
+const volatile bool recv_args_at_exit = false;
+
+static __always_inline struct pt_regs *syscall_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+static __always_inline int on_recv_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc, bool iov)
+{
+	__s64 ret = ctx->ret;
+
+	if (!recv_args_at_exit || ret <= 0)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs = syscall_regs();
+	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u64 buf = (__u64)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	__u32 iovcnt = iov ? (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs) : 0;
+	struct data_args a;
+
+	if (!data_args_of(id, fd, buf, iovcnt, sc, HTTP_DIR_RECV, &a))
+		return 0;
+	return data_done(id, a, ret);
+}
+
+static __always_inline int on_recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	struct user_msghdr msg;
+	__s64 ret = ctx->ret;
+
+	if (!recv_args_at_exit || ret <= 0)
+		return 0;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pt_regs *regs = syscall_regs();
+	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+		return 0;
+	struct data_args a;
+	if (!data_args_of(id, fd, (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, HTTP_SC_RECVMSG, HTTP_DIR_RECV, &a))
+		return 0;
+	return data_done(id, a, ret);
+}
+
+/* Receives read their arguments at exit (recv_args_at_exit) or, on older kernels, keep them
+ * from entry like sends, whose entry time starts a request. */
+#define RECV_PROGS(name, SC, FD, BUF, IOVCNT, IOV)                                        \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
+	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
+	{                                                                                 \
+		return on_data_enter((__s32)(FD), (__u64)(BUF), (__u32)(IOVCNT), SC, HTTP_DIR_RECV); \
+	}                                                                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
+	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
+	{                                                                                 \
+		return recv_args_at_exit ? on_recv_exit(ctx, SC, IOV) : on_data_exit(ctx); \
+	}
+
 #define DATA_PROGS(name, SC, DIR, FD, BUF, IOVCNT)                                        \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
 	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
@@ -702,9 +786,9 @@ static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
 		return on_data_exit(ctx);                                                 \
 	}
 
-DATA_PROGS(read, HTTP_SC_READ, HTTP_DIR_RECV, ctx->args[0], ctx->args[1], 0)
-DATA_PROGS(readv, HTTP_SC_READV, HTTP_DIR_RECV, ctx->args[0], ctx->args[1], ctx->args[2])
-DATA_PROGS(recvfrom, HTTP_SC_RECVFROM, HTTP_DIR_RECV, ctx->args[0], ctx->args[1], 0)
+RECV_PROGS(read, HTTP_SC_READ, ctx->args[0], ctx->args[1], 0, false)
+RECV_PROGS(readv, HTTP_SC_READV, ctx->args[0], ctx->args[1], ctx->args[2], true)
+RECV_PROGS(recvfrom, HTTP_SC_RECVFROM, ctx->args[0], ctx->args[1], 0, false)
 DATA_PROGS(write, HTTP_SC_WRITE, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], 0)
 DATA_PROGS(writev, HTTP_SC_WRITEV, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], ctx->args[2])
 DATA_PROGS(sendto, HTTP_SC_SENDTO, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], 0)
@@ -730,7 +814,7 @@ int tracepoint__syscalls__sys_enter_recvmsg(struct trace_event_raw_sys_enter *ct
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int tracepoint__syscalls__sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return on_data_exit(ctx);
+	return recv_args_at_exit ? on_recvmsg_exit(ctx) : on_data_exit(ctx);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")

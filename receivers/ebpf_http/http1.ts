@@ -39,13 +39,34 @@ export interface ResponseHead {
 
 export type MessageHead = RequestHead | ResponseHead;
 
-/** What a message's first bytes look like: 'request', 'response', or undefined. */
+const lower = (c: number): number => c | 0x20;
+
+/** Whether b[at..] starts with `ascii` (exact bytes). */
+function startsWith(b: Buffer, at: number, ascii: string): boolean {
+  if (b.length - at < ascii.length) return false;
+  for (let i = 0; i < ascii.length; i++) if (b[at + i] !== ascii.charCodeAt(i)) return false;
+  return true;
+}
+
+/** What a message's first bytes look like: 'request', 'response', or undefined. Byte compares
+ * only: this runs for every syscall record. */
 export function startKind(b: Buffer, from = 0): 'request' | 'response' | undefined {
   if (b.length - from < 5) return undefined;
-  if (b.toString('latin1', from, from + 7) === 'HTTP/1.') return 'response';
-  const sp = b.indexOf(0x20, from);
-  if (sp < 0 || sp - from > 7) return undefined;
-  return METHODS.has(b.toString('latin1', from, sp)) ? 'request' : undefined;
+  if (startsWith(b, from, 'HTTP/1.')) return 'response';
+  let sp = -1;
+  const end = Math.min(b.length, from + 8);
+  for (let i = from; i < end; i++) {
+    if (b[i] === 0x20) { sp = i; break; }
+  }
+  if (sp < 0) return undefined;
+  switch (sp - from) {
+    case 3: return startsWith(b, from, 'GET') || startsWith(b, from, 'PUT') ? 'request' : undefined;
+    case 4: return startsWith(b, from, 'POST') || startsWith(b, from, 'HEAD') ? 'request' : undefined;
+    case 5: return startsWith(b, from, 'PATCH') || startsWith(b, from, 'TRACE') ? 'request' : undefined;
+    case 6: return startsWith(b, from, 'DELETE') ? 'request' : undefined;
+    case 7: return startsWith(b, from, 'OPTIONS') || startsWith(b, from, 'CONNECT') ? 'request' : undefined;
+    default: return undefined;
+  }
 }
 
 const MAX_KEPT_VALUE = 1024;
@@ -68,23 +89,54 @@ function keep(h: KeptHeaders, name: string, value: string): void {
   }
 }
 
-const WANTED = new Set(['host', 'user-agent', 'traceparent', 'tracestate', 'content-length', 'transfer-encoding', 'connection', 'expect']);
+/** Whether the header name at b[pos, pos + name.length) is `name` (lower case), case-insensitively. */
+function nameIs(b: Buffer, pos: number, name: string): boolean {
+  for (let i = 0; i < name.length; i++) if (lower(b[pos + i] as number) !== name.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The kept header whose name is b[pos, pos + len), matched on bytes (no string per header). */
+function wantedName(b: Buffer, pos: number, len: number): string | undefined {
+  switch (len) {
+    case 4: return nameIs(b, pos, 'host') ? 'host' : undefined;
+    case 6: return nameIs(b, pos, 'expect') ? 'expect' : undefined;
+    case 10:
+      if (nameIs(b, pos, 'user-agent')) return 'user-agent';
+      if (nameIs(b, pos, 'connection')) return 'connection';
+      return nameIs(b, pos, 'tracestate') ? 'tracestate' : undefined;
+    case 11: return nameIs(b, pos, 'traceparent') ? 'traceparent' : undefined;
+    case 14: return nameIs(b, pos, 'content-length') ? 'content-length' : undefined;
+    case 17: return nameIs(b, pos, 'transfer-encoding') ? 'transfer-encoding' : undefined;
+    default: return undefined;
+  }
+}
+
+/** Index of the "\r\n" at or after `from` (its \r), or -1. */
+function crlf(b: Buffer, from: number): number {
+  for (let i = b.indexOf(0x0a, from); i >= 0; i = b.indexOf(0x0a, i + 1)) {
+    if (i > from && b[i - 1] === 0x0d) return i - 1;
+  }
+  return -1;
+}
 
 /**
  * Parses the head at the start of `b` (which may hold only its first bytes). Undefined when the
  * first line is not a complete HTTP/1.x request or status line.
  */
 export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
-  const eol = b.indexOf('\r\n', from, 'latin1');
+  const eol = crlf(b, from);
   if (eol < 0) return undefined;
-  const line = b.toString('latin1', from, eol);
   const headers: KeptHeaders = { chunked: false, close: false, expectContinue: false };
   let head: MessageHead;
-  if (line.startsWith('HTTP/1.')) {
-    const m = /^HTTP\/(1\.[01]) (\d{3})(?: |$)/.exec(line);
-    if (!m) return undefined;
-    head = { type: 'response', version: m[1] as string, status: Number(m[2]), headers };
+  if (startsWith(b, from, 'HTTP/1.')) {
+    // "HTTP/1.x NNN[ reason]"
+    const v = b[from + 7];
+    const d = (i: number): number => (b[from + 9 + i] as number) - 0x30;
+    if (eol - from < 12 || (v !== 0x30 && v !== 0x31) || b[from + 8] !== 0x20 || d(0) < 0 || d(0) > 9 || d(1) < 0 || d(1) > 9 || d(2) < 0 || d(2) > 9) return undefined;
+    if (eol - from > 12 && b[from + 12] !== 0x20) return undefined;
+    head = { type: 'response', version: v === 0x31 ? '1.1' : '1.0', status: d(0) * 100 + d(1) * 10 + d(2), headers };
   } else {
+    const line = b.toString('latin1', from, eol);
     const m = /^([A-Z]{3,7}) (\S+) HTTP\/(1\.[01])$/.exec(line);
     if (!m || !METHODS.has(m[1] as string)) return undefined;
     head = { type: 'request', method: m[1] as string, target: m[2] as string, version: m[3] as string, headers };
@@ -92,7 +144,7 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
   // headers: name ':' value CRLF ... CRLF CRLF; only the wanted names are decoded
   let pos = eol + 2;
   for (;;) {
-    const end = b.indexOf('\r\n', pos, 'latin1');
+    const end = crlf(b, pos);
     if (end < 0) break; // cut by the capture: the rest of the head is unknown
     if (end === pos) {
       head.headLength = end + 2 - from;
@@ -100,8 +152,8 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
     }
     const colon = b.indexOf(0x3a, pos);
     if (colon > pos && colon < end && colon - pos <= 32) {
-      const name = b.toString('latin1', pos, colon).toLowerCase();
-      if (WANTED.has(name)) keep(headers, name, b.toString('latin1', colon + 1, end).trim());
+      const name = wantedName(b, pos, colon - pos);
+      if (name !== undefined) keep(headers, name, b.toString('latin1', colon + 1, end).trim());
     }
     pos = end + 2;
   }

@@ -98,32 +98,55 @@ function cString(b: Buffer, start: number, len: number): string {
   return b.toString('utf8', start, end < 0 || end > start + len ? start + len : end);
 }
 
+/** A record read in place: the fields the tracker needs per record are read at once, the
+ * addresses, the thread name and the tail only when asked for (once per connection). */
+class HttpRecord implements HttpEvent {
+  readonly tsNs: bigint;
+  readonly connId: bigint;
+  readonly total: number;
+  readonly tgid: number;
+  readonly tid: number;
+  readonly fd: number;
+  readonly kind: EventKind;
+  readonly direction: Direction;
+  readonly role: Role;
+  readonly flags: number;
+  readonly lport: number;
+  readonly rport: number;
+  readonly data: Buffer;
+
+  constructor(private readonly b: Buffer, private readonly o: number, captured: number) {
+    this.tsNs = b.readBigUInt64LE(o + F.ts_ns.offset);
+    this.connId = b.readBigUInt64LE(o + F.conn_id.offset);
+    // a byte count as two u32s: no BigInt, exact below 2^53
+    this.total = b.readUInt32LE(o + F.total.offset) + b.readUInt32LE(o + F.total.offset + 4) * 0x100000000;
+    this.tgid = b.readUInt32LE(o + F.tgid.offset);
+    this.tid = b.readUInt32LE(o + F.tid.offset);
+    this.fd = b.readInt32LE(o + F.fd.offset);
+    this.kind = b[o + F.kind.offset] as EventKind;
+    this.direction = b[o + F.direction.offset] as Direction;
+    this.role = b[o + F.role.offset] as Role;
+    this.flags = b[o + F.flags.offset] as number;
+    this.lport = b.readUInt16LE(o + F.lport.offset);
+    this.rport = b.readUInt16LE(o + F.rport.offset);
+    this.data = b.subarray(o + HTTP_EVENT.headerSize, o + HTTP_EVENT.headerSize + captured);
+  }
+
+  get laddr(): string { return formatAddress(this.b, this.o + F.laddr.offset); }
+  get raddr(): string { return formatAddress(this.b, this.o + F.raddr.offset); }
+  get comm(): string { return cString(this.b, this.o + F.comm.offset, 16); }
+  get tail(): Buffer {
+    const tailLen = Math.min(this.b.readUInt32LE(this.o + F.tail_len.offset), HTTP_TAIL_LEN);
+    return this.b.subarray(this.o + F.tail.offset, this.o + F.tail.offset + tailLen);
+  }
+}
+
 /** Decodes the record at [o, o + len) of a batch; undefined when it is malformed. */
 export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | undefined {
   if (len < HTTP_EVENT.headerSize) return undefined;
   const captured = b.readUInt32LE(o + F.captured.offset);
   if (HTTP_EVENT.headerSize + captured > len) return undefined;
-  const tailLen = Math.min(b.readUInt32LE(o + F.tail_len.offset), HTTP_TAIL_LEN);
-  const data = b.subarray(o + HTTP_EVENT.headerSize, o + HTTP_EVENT.headerSize + captured);
-  return {
-    tsNs: b.readBigUInt64LE(o + F.ts_ns.offset),
-    connId: b.readBigUInt64LE(o + F.conn_id.offset),
-    total: Number(b.readBigUInt64LE(o + F.total.offset)),
-    tgid: b.readUInt32LE(o + F.tgid.offset),
-    tid: b.readUInt32LE(o + F.tid.offset),
-    fd: b.readInt32LE(o + F.fd.offset),
-    kind: b.readUInt8(o + F.kind.offset) as EventKind,
-    direction: b.readUInt8(o + F.direction.offset) as Direction,
-    role: b.readUInt8(o + F.role.offset) as Role,
-    flags: b.readUInt8(o + F.flags.offset),
-    laddr: formatAddress(b, o + F.laddr.offset),
-    raddr: formatAddress(b, o + F.raddr.offset),
-    lport: b.readUInt16LE(o + F.lport.offset),
-    rport: b.readUInt16LE(o + F.rport.offset),
-    comm: cString(b, o + F.comm.offset, 16),
-    data,
-    tail: b.subarray(o + F.tail.offset, o + F.tail.offset + tailLen),
-  };
+  return new HttpRecord(b, o, captured);
 }
 
 /** Calls fn for each record of a u32-length-framed batch; returns how many were malformed. */

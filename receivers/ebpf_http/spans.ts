@@ -3,6 +3,8 @@ import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 
+import Long from 'long';
+
 import type { KernelClock } from '../../native/clock';
 import { processInfo } from '../../pipeline/ebpf/proc';
 import { SpanKind, StatusCode, type KeyValue, type ResourceSpans, type Span, type TracesData } from '../../pipeline/pdata';
@@ -12,6 +14,13 @@ import { Role } from './record';
 import type { Exchange } from './tracker';
 
 const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
+
+const U32 = 0xffffffffn;
+/** Epoch nanoseconds -> unsigned Long from its two halves (no decimal string round trip). */
+const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns >> 32n) & U32), true);
+
+/** Routes of recent paths: the same few paths come back on every request. Bounded. */
+const MAX_ROUTES = 4096;
 const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: v } });
 
 /** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids). */
@@ -67,6 +76,7 @@ export class SpanBuilder {
   private readonly ids = new IdSource();
   private readonly resources = new Map<number, KeyValue[]>();
   private readonly hostName = os.hostname();
+  private readonly routes = new Map<string, string>();
 
   constructor(
     private readonly clock: KernelClock,
@@ -78,7 +88,12 @@ export class SpanBuilder {
     const res = x.response;
     const server = x.conn.role === Role.SERVER;
     const { path, query } = splitTarget(req.target);
-    const route = routeOf(path);
+    let route = this.routes.get(path);
+    if (route === undefined) {
+      route = routeOf(path);
+      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
+      this.routes.set(path, route);
+    }
     const attrs: KeyValue[] = [
       str('http.request.method', req.method),
       str('url.path', path),
@@ -106,8 +121,8 @@ export class SpanBuilder {
       spanId: this.ids.take(8),
       name: `${req.method} ${route}`,
       kind: server ? SpanKind.SERVER : SpanKind.CLIENT,
-      startTimeUnixNano: this.clock.toEpochLong(x.startNs),
-      endTimeUnixNano: this.clock.toEpochLong(x.endNs > x.startNs ? x.endNs : x.startNs),
+      startTimeUnixNano: longOf(this.clock.toEpochNs(x.startNs)),
+      endTimeUnixNano: longOf(this.clock.toEpochNs(x.endNs > x.startNs ? x.endNs : x.startNs)),
       attributes: attrs,
       events: [],
       links: [],

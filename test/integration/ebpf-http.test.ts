@@ -254,8 +254,15 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
       assert.equal(h.receiver.dataPath, expected);
       const line = h.logger.lines.find((l) => l.includes('ebpf_http attached'));
       assert.ok(line);
-      const logged = JSON.parse(line) as { attach: string; not_taken?: string };
+      const logged = JSON.parse(line) as { attach: string; not_taken?: string; receive_args?: string };
       assert.equal(logged.attach, expected);
+      if (expected === 'tracepoint') {
+        // bpf_task_pt_regs (5.15+): receives need no entry program
+        const [major = 0, minor = 0] = report.kernel.release.split('.').map(Number);
+        const modern = major > 5 || (major === 5 && minor >= 15);
+        assert.equal(logged.receive_args, modern ? 'exit' : 'entry');
+        assert.equal(h.receiver.recvArgsAtExit, modern);
+      }
       for (const k of ['fentry', 'kprobe'] as const) {
         if (k === expected) break;
         assert.ok(logged.not_taken?.includes(`${k}: ${report.attach[k].reason ?? ''}`), `${k} refused with the probe's reason: ${logged.not_taken ?? ''}`);
