@@ -246,6 +246,26 @@ service:
     assert.deepEqual(ticks[0]!.values.map(([, v]) => Number(v)), Array.from({ length: N }, (_, i) => i + 1));
   });
 
+  it('staleness markers end series in Prometheus; a batch split in many small requests arrives whole', async () => {
+    const { c, tel } = exporter(prom.writeUrl, { max_batch_size_bytes: 300 });
+    await c.start(testHost);
+    const t = Date.now() - 60_000;
+    const gauges = (atMs: number, flags: number): MetricsData => ({ resourceMetrics: [{ resource: { attributes: [str('service.name', 'stale')] }, scopeMetrics: [{ metrics: [
+      { name: 'worker.busy', unit: '', gauge: { dataPoints: Array.from({ length: 50 }, (_, i) => ({ attributes: [str('worker', `w${i}`)], timeUnixNano: nanosFromMillis(atMs), asDouble: i, exemplars: [], flags: i % 2 ? flags : 0 })) } },
+    ] }] }] });
+    try {
+      await c.consumers.metrics!.consume(gauges(t, 0));
+      await c.consumers.metrics!.consume(gauges(t + 1000, 1));
+    } finally {
+      await c.shutdown();
+    }
+    assert.equal(tel.total('sent', 'metrics'), 100);
+    // Before the markers every worker is there; after them only the even ones (not flagged).
+    assert.equal((await prom.query('worker_busy', t + 500)).result.length, 50);
+    const after = (await prom.query('worker_busy', t + 2000)).result.map((r) => r.metric['worker']).sort();
+    assert.deepEqual(after, Array.from({ length: 25 }, (_, i) => `w${i * 2}`).sort());
+  });
+
   it('a Prometheus without native histograms gets exponential histograms as classic buckets, nothing stuck or lost', async () => {
     const plain = new PrometheusServer({ nativeHistograms: false });
     await plain.start();
