@@ -3,7 +3,8 @@
 // and asked for by Accept, gzip when accepted. A series not updated for metric_expiration
 // leaves the page; a point flagged NoRecordedValue removes its series at once (the scraper's own
 // staleness handling then ends it). Two metrics that map to one name with different types
-// cannot share a family: the later is dropped and counted (family_type_conflict).
+// cannot share a family: the later is dropped and counted (family_type_conflict); so is a point
+// older than the one shown for its series (older_than_current).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as zlib from 'node:zlib';
 import type { Component, Consumer, Settings, SignalConsumers } from '../../pipeline/component';
@@ -79,9 +80,15 @@ export class PrometheusExporter implements Component {
         continue;
       }
       const key = seriesKey(p.family.name, p.labels);
+      const current = this.series.get(key);
+      if (current && current.point.timestampMs > p.timestampMs) {
+        // A late point must not replace a newer value on the page (target_info is ours, not counted).
+        if (p.family.type !== 'info') drop('older_than_current', 1);
+        continue;
+      }
       if (p.stale) this.remove(key);
       else this.put(key, { point: p, updated: now });
-      kept++;
+      if (p.family.type !== 'info') kept++;
     }
     if (kept > 0) this.settings.telemetry.sent('metrics', kept);
   }

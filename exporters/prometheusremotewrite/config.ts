@@ -1,5 +1,5 @@
 // The prometheusremotewrite exporter's config: the Collector's option names and meanings.
-import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
+import { error, s, warning, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
 import { retrySchema, validateQueue, type QueueConfig } from '../../pipeline/exporterhelper';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
 import { isValidLabelName } from '../../pipeline/prometheus/naming';
@@ -74,6 +74,11 @@ export function validate(config: RemoteWriteExporterConfig): ConfigIssue[] {
   else if (!isHttpUrl(config.endpoint)) issues.push(error(['endpoint'], `expected an http:// or https:// URL, got "${config.endpoint}"`));
   for (const name of Object.keys(config.external_labels)) {
     if (!isValidLabelName(name) || name.startsWith('__')) issues.push(error(['external_labels', name], `"${name}" is not a valid Prometheus label name`));
+  }
+  const consumers = effectiveQueue(config).num_consumers;
+  if (consumers > 1) {
+    const where = config.remote_write_queue.num_consumers !== undefined ? ['remote_write_queue', 'num_consumers'] : ['sending_queue', 'num_consumers'];
+    issues.push(warning(where, `${consumers} consumers send batches in parallel: a retried batch can land behind a newer one and Prometheus refuses its samples as out of order (400, dropped); 1 keeps every series in order`));
   }
   if (config.wal != null) {
     issues.push(error(['wal'], 'the write-ahead log is not implemented; for batches that survive restarts and outages use sending_queue.storage: file_storage/<name>'));

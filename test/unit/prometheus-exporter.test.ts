@@ -98,6 +98,11 @@ describe('prometheus exporter page', () => {
     ]));
     assert.deepEqual(tel.calls.filter((c) => c.what === 'dropped').map((c) => [c.reason, c.items]), [['invalid_metric_name', 1], ['family_type_conflict', 1]]);
     assert.match(e.render(false), /^lat_seconds\{job="svc",otel_scope_name="sc"\} 1$/m);
+    // A point older than the one shown does not replace it.
+    const older: Metric = { name: 'lat', unit: 's', gauge: { dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(T - 1000), asDouble: 9, exemplars: [] }] } };
+    e.consume(batch([older]));
+    assert.match(e.render(false), /^lat_seconds\{job="svc",otel_scope_name="sc"\} 1$/m);
+    assert.equal(tel.calls.filter((c) => c.reason === 'older_than_current').length, 1);
   });
 
   it('serves /metrics over HTTP with gzip when accepted; 404 elsewhere', async () => {
