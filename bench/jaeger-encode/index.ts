@@ -69,7 +69,7 @@ function main(): void {
   const writer = new ThriftWriter();
   const ours = (): Buffer => {
     writer.reset();
-    writeBatch(writer, rs);
+    writeBatch(writer, [rs]);
     return writer.take();
   };
   const bytes = ours();

@@ -1,7 +1,7 @@
 // The three ways the jaeger exporter sends a traces batch, each a Transport for the shared
 // exporter helper (queue, retry, timeout, self-metrics):
-// - thrift_http: one POST of a Thrift Batch per resource group (Jaeger's collector takes one
-//   Process per Batch, and a Batch per request);
+// - thrift_http: one POST of a Thrift Batch per distinct resource (Jaeger's collector takes one
+//   Process per Batch, and one Batch per request), all of a batch's POSTs at once;
 // - otlp_http / otlp_grpc: one OTLP request per batch, built and classified exactly as the
 //   otlphttp / otlp exporters do, so a server sees the same request from either.
 import type * as http from 'node:http';
@@ -15,10 +15,10 @@ import { codecs, decodeStatus, decodeStatusJson } from '../../pipeline/otlp/code
 import { otlpGrpcRawServices, type ExportResponse } from '../../pipeline/otlp/grpc';
 import type { PartialSuccess, Transport } from '../../pipeline/otlp/transport-exporter';
 import { loadTls } from '../../pipeline/otlp/transport-tls';
-import type { Signal, SignalData, TracesData } from '../../pipeline/pdata';
+import type { ResourceSpans, Signal, SignalData, TracesData } from '../../pipeline/pdata';
 import { compressionOf, grpcTarget, postUrl, type JaegerExporterConfig } from './config';
 import { failure, HttpPoster, textDetail, type Answer } from './http';
-import { spanCount, ThriftWriter, writeBatch } from './thrift';
+import { resourceKey, spanCount, ThriftWriter, writeBatch } from './thrift';
 
 const gzip = promisify(zlib.gzip);
 const SUBMIT_FAILED = 'Cannot submit Jaeger batch';
@@ -43,7 +43,7 @@ function userAgent(settings: Settings): string {
 
 // ---- thrift_http -----------------------------------------------------------------------------
 
-/** What a retried batch has already been through: groups delivered or refused for good. */
+/** What a retried batch has already been through: Batches delivered or refused for good. */
 interface Progress { done: Set<number>; rejected: number; message: string }
 
 class ThriftHttpSender implements Transport {
@@ -51,8 +51,8 @@ class ThriftHttpSender implements Transport {
   private readonly poster: HttpPoster;
   private readonly writer = new ThriftWriter();
   /**
-   * A retry of a batch (the helper passes the same object again) skips the resource groups
-   * already delivered, so a failure in group k does not send groups 0..k-1 twice.
+   * A retry of a batch (the helper passes the same object again) skips the Batches already
+   * delivered, so a failure of one Batch does not send the others twice.
    */
   private readonly progress = new WeakMap<TracesData, Progress>();
 
@@ -68,31 +68,30 @@ class ThriftHttpSender implements Transport {
 
   async send<S extends Signal>(_signal: S, data: SignalData[S]): Promise<PartialSuccess> {
     const traces = data as TracesData;
-    const groups = traces.resourceSpans ?? [];
+    const batches = jaegerBatches(traces);
     let p = this.progress.get(traces);
     if (!p) {
       p = { done: new Set(), rejected: 0, message: '' };
       this.progress.set(traces, p);
     }
-    // All groups at once: the whole push then takes about one request's time, which keeps it
+    // All Batches at once: the whole push then takes about one request's time, which keeps it
     // inside the helper's per-attempt timeout however many resources a batch holds.
     let total = 0;
     const posts: Promise<void>[] = [];
-    for (let i = 0; i < groups.length; i++) {
-      const rs = groups[i]!;
-      const spans = spanCount(rs);
+    for (let i = 0; i < batches.length; i++) {
+      const { groups, spans } = batches[i]!;
       total += spans;
-      if (spans === 0 || p.done.has(i)) continue;
+      if (p.done.has(i)) continue;
       this.writer.reset();
-      const lostLinkAttributes = writeBatch(this.writer, rs);
+      const lostLinkAttributes = writeBatch(this.writer, groups);
       const progress = p;
       posts.push(this.post(this.writer.take()).then(() => {
         progress.done.add(i);
         // Counted once the spans are delivered without them (not per attempt).
         if (lostLinkAttributes > 0) this.settings.telemetry.count('jaeger_link_attributes_dropped', lostLinkAttributes);
       }, (err: unknown) => {
-        if (!(err instanceof PermanentError)) throw err; // this group is sent again on retry
-        // Refused for good; the other groups may still be accepted.
+        if (!(err instanceof PermanentError)) throw err; // this Batch is sent again on retry
+        // Refused for good; the other Batches may still be accepted.
         progress.rejected += spans;
         progress.message = errorMessage(err);
         progress.done.add(i);
@@ -132,6 +131,24 @@ class ThriftHttpSender implements Transport {
   async close(): Promise<void> {
     this.poster.close();
   }
+}
+
+/** The Batches of a request: resource groups with equal resources together, in first-seen order; groups without spans left out. */
+export function jaegerBatches(traces: TracesData): { groups: ResourceSpans[]; spans: number }[] {
+  const byKey = new Map<string, { groups: ResourceSpans[]; spans: number }>();
+  for (const rs of traces.resourceSpans ?? []) {
+    const spans = spanCount(rs);
+    if (spans === 0) continue;
+    const key = resourceKey(rs);
+    const b = byKey.get(key);
+    if (b) {
+      b.groups.push(rs);
+      b.spans += spans;
+    } else {
+      byKey.set(key, { groups: [rs], spans });
+    }
+  }
+  return [...byKey.values()];
 }
 
 // ---- otlp_http -------------------------------------------------------------------------------

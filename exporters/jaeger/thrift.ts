@@ -445,15 +445,40 @@ export function spanCount(rs: ResourceSpans): number {
 }
 
 /**
- * One Jaeger Batch for one resource group: Process {serviceName, tags = the other resource
- * attributes} and every span of every scope, at the writer's position. Returns the number of
- * link attributes left out (Thrift cannot carry them).
+ * A key equal for resource groups whose resources are equal (same attributes in the same
+ * order): such groups go into one Batch. A batch processor appends requests without merging
+ * their resources, so one batch often holds the same resource many times.
  */
-export function writeBatch(w: ThriftWriter, rs: ResourceSpans): number {
+export function resourceKey(rs: ResourceSpans): string {
+  const attrs = rs.resource?.attributes ?? [];
+  let key = '';
+  for (let i = 0; i < attrs.length; i++) key += `${JSON.stringify(attrs[i]!.key ?? '')}:${valueKey(attrs[i]!.value)},`;
+  return key;
+}
+
+/** A value with its type (1 and 1.0 and "1" differ). */
+function valueKey(v: AnyValue | undefined): string {
+  if (v == null) return 'n';
+  if (isSet(v, 'stringValue')) return `s${JSON.stringify(v.stringValue)}`;
+  if (isSet(v, 'intValue')) return `i${jsonOf(v)}`;
+  if (isSet(v, 'doubleValue')) return `d${String(v.doubleValue)}`;
+  if (isSet(v, 'boolValue')) return `b${String(v.boolValue)}`;
+  if (isSet(v, 'bytesValue')) return `x${jsonOf(v)}`;
+  return `j${jsonOf(v)}`;
+}
+
+/**
+ * One Jaeger Batch for resource groups that share one resource (the first one's is used):
+ * Process {serviceName, tags = the other resource attributes} and every span of every scope,
+ * at the writer's position. Returns the number of link attributes left out (Thrift cannot
+ * carry them).
+ */
+export function writeBatch(w: ThriftWriter, groups: readonly ResourceSpans[]): number {
+  const first = groups[0];
   w.field(T_STRUCT, 1); // process
   w.field(T_STRING, 1);
-  w.string(serviceName(rs));
-  const attrs = rs.resource?.attributes ?? [];
+  w.string(first ? serviceName(first) : UNKNOWN_SERVICE);
+  const attrs = first?.resource?.attributes ?? [];
   const tags = attrs.length - (hasKey(attrs, 'service.name') ? 1 : 0);
   if (tags > 0) {
     w.field(T_LIST, 2);
@@ -465,12 +490,14 @@ export function writeBatch(w: ThriftWriter, rs: ResourceSpans): number {
   const sizeAt = w.listBegin(T_STRUCT);
   let n = 0;
   let lost = 0;
-  for (const ss of rs.scopeSpans ?? []) {
-    const spans = ss.spans ?? [];
-    if (spans.length === 0) continue;
-    const scope: ScopeTags = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '', attributes: ss.scope?.attributes ?? [] };
-    for (let i = 0; i < spans.length; i++) lost += span(w, spans[i]!, scope);
-    n += spans.length;
+  for (let g = 0; g < groups.length; g++) {
+    for (const ss of groups[g]!.scopeSpans ?? []) {
+      const spans = ss.spans ?? [];
+      if (spans.length === 0) continue;
+      const scope: ScopeTags = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '', attributes: ss.scope?.attributes ?? [] };
+      for (let i = 0; i < spans.length; i++) lost += span(w, spans[i]!, scope);
+      n += spans.length;
+    }
   }
   w.patchI32(sizeAt, n);
   w.stop();
@@ -478,8 +505,8 @@ export function writeBatch(w: ThriftWriter, rs: ResourceSpans): number {
 }
 
 /** A Batch as a fresh Buffer (tests, and callers that do not keep a writer). */
-export function encodeBatch(rs: ResourceSpans, w = new ThriftWriter()): Buffer {
+export function encodeBatch(rs: ResourceSpans | readonly ResourceSpans[], w = new ThriftWriter()): Buffer {
   w.reset();
-  writeBatch(w, rs);
+  writeBatch(w, Array.isArray(rs) ? rs : [rs as ResourceSpans]);
   return w.take();
 }

@@ -174,6 +174,16 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
     assert.equal(telemetry.countOf('jaeger_link_attributes_dropped'), 2);
   });
 
+  it('resource groups with the same resource (as a batch processor appends them) go out as one Batch', async () => {
+    const c = await collector();
+    const { exporter, telemetry } = await startExporter(jaegerExporterFactory, { endpoint: c.url, ...noQueue });
+    const data: TracesData = { resourceSpans: [...traces().resourceSpans, ...traces().resourceSpans, { resource: { attributes: [str('service.name', 'empty')] }, scopeSpans: [{ spans: [] }] }] };
+    await consume(exporter, data);
+    assert.deepEqual(c.problems, []);
+    assert.deepEqual(c.posts.map((p) => [p.batch.process.serviceName, p.batch.spans.length]).sort(), [['checkout', 6], ['payments', 4]]);
+    assert.equal(telemetry.total('sent', 'traces'), 10);
+  });
+
   it('gzip when asked: the collector gunzips to the same Batch', async () => {
     const c = await collector();
     const { exporter } = await startExporter(jaegerExporterFactory, { endpoint: c.url, compression: 'gzip', ...noQueue });

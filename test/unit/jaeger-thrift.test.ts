@@ -3,7 +3,7 @@
 // + the npm thrift runtime) and comparing with what the OpenTelemetry spec says each field becomes.
 import * as assert from 'node:assert/strict';
 import Long from 'long';
-import { encodeBatch, micros, ThriftWriter, writeBatch } from '../../exporters/jaeger/thrift';
+import { encodeBatch, micros, resourceKey, ThriftWriter, writeBatch } from '../../exporters/jaeger/thrift';
 import { codecs } from '../../pipeline/otlp/codec';
 import type { KeyValue, ResourceSpans, Span, TracesData } from '../../pipeline/pdata';
 import { decodeBatch, readGenerated, writeGenerated, type PlainSpan, type PlainTag } from '../fixtures/jaeger/decoder';
@@ -214,6 +214,31 @@ describe('jaeger thrift: OTel -> Jaeger mapping, decoded by the thrift package',
       [['a1', 'a', undefined], ['a2', 'a', undefined], ['b1', 'b', '2'], ['c1', undefined, undefined]]);
   });
 
+  it('groups with equal resources make one Batch: resourceKey tells values of different types and orders apart', () => {
+    const r = (attrs: KeyValue[]): ResourceSpans => ({ resource: { attributes: attrs }, scopeSpans: [] });
+    const one = { key: 'n', value: { intValue: Long.fromNumber(1) } };
+    assert.equal(resourceKey(r([str('service.name', 'a'), one])), resourceKey(r([str('service.name', 'a'), { key: 'n', value: { intValue: 1 } }])));
+    const others = [
+      r([str('service.name', 'a'), { key: 'n', value: { stringValue: '1' } }]),
+      r([str('service.name', 'a'), { key: 'n', value: { doubleValue: 1 } }]),
+      r([one, str('service.name', 'a')]),
+      r([str('service.name', 'a')]),
+      r([str('service.name', 'b'), one]),
+    ];
+    const keys = new Set([resourceKey(r([str('service.name', 'a'), one])), ...others.map(resourceKey)]);
+    assert.equal(keys.size, 6);
+    // Decoded from protobuf (defaults on the prototype): the same key as hand-built.
+    const rs: ResourceSpans = { resource: { attributes: [str('service.name', 'a'), one, { key: 'f', value: { boolValue: false } }] }, scopeSpans: [{ spans: [baseSpan()] }] };
+    const decoded = codecs.traces.decodeRequest(codecs.traces.encodeRequest({ resourceSpans: [rs] })).resourceSpans[0]!;
+    assert.equal(resourceKey(decoded), resourceKey(rs));
+    const two = decodeBatch(encodeBatch([
+      { resource: { attributes: [str('service.name', 'm')] }, scopeSpans: [{ scope: { name: 'x', attributes: [] }, spans: [baseSpan({ name: 's1' })] }] },
+      { resource: { attributes: [str('service.name', 'm')] }, scopeSpans: [{ scope: { name: 'y', attributes: [] }, spans: [baseSpan({ name: 's2' }), baseSpan({ name: 's3' })] }] },
+    ]));
+    assert.equal(two.process.serviceName, 'm');
+    assert.deepEqual(two.spans.map((s) => [s.operationName, tags(s.tags)['otel.scope.name']?.value]), [['s1', 'x'], ['s2', 'y'], ['s3', 'y']]);
+  });
+
   it('spans decoded from OTLP protobuf (defaults on the prototype) map like hand-built ones', () => {
     const span = baseSpan({
       kind: 3, parentSpanId: bytes(PARENT), status: { code: 1 },
@@ -233,7 +258,7 @@ describe('jaeger thrift: OTel -> Jaeger mapping, decoded by the thrift package',
     for (let i = 0; i < 2000; i++) spans.push(baseSpan({ name: `span-${i}-${'é'.repeat(i % 50)}`, attributes: [str('i', String(i))] }));
     const rs: ResourceSpans = { resource: { attributes: [str('service.name', 'big')] }, scopeSpans: [{ spans }] };
     w.reset();
-    writeBatch(w, rs);
+    writeBatch(w, [rs]);
     const first = w.take();
     assert.ok(first.length > 100_000);
     const batch = decodeBatch(first);
