@@ -60,13 +60,20 @@ export function endpointOf(config: JaegerExporterConfig): string {
 /** The URL to POST to (thrift_http, otlp_http), or a message saying what is wrong. */
 export function postUrl(config: JaegerExporterConfig): URL | string {
   const endpoint = endpointOf(config);
-  let u: URL;
+  let u: URL | undefined;
   try {
     u = new URL(endpoint);
   } catch {
-    return `expected an http:// or https:// URL, got "${endpoint}"`;
+    u = undefined;
   }
-  if ((u.protocol !== 'http:' && u.protocol !== 'https:') || u.host === '') return `expected an http:// or https:// URL, got "${endpoint}"`;
+  if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.host === '') {
+    // host:port is what the Collector's old `jaeger` exporter took: Jaeger gRPC (:14250), which
+    // Sonde does not speak. Say what works instead.
+    const hint = config.protocol === 'thrift_http' && /^[^/]+:\d+$/.test(endpoint)
+      ? ' (for Jaeger\'s Thrift collector write http://host:14268/api/traces; for host:port use protocol: otlp_grpc and Jaeger\'s OTLP port 4317)'
+      : '';
+    return `expected an http:// or https:// URL, got "${endpoint}"${hint}`;
+  }
   if (config.protocol === 'thrift_http') {
     if (u.pathname === '' || u.pathname === '/') u.pathname = THRIFT_PATH;
   } else {

@@ -8,6 +8,9 @@ import { senderFor } from './senders';
 export const jaegerExporterFactory = exporterFactory<JaegerExporterConfig>({
   kind: 'exporter',
   type: 'jaeger',
+  // The Collector's removed Thrift-over-HTTP exporter, under its two historical names: those
+  // files (endpoint http://host:14268/api/traces, headers, timeout, queue, retry) load as they are.
+  deprecatedAliases: ['jaeger_thrift', 'jaeger_thrift_http'],
   description: 'Sends traces to Jaeger: Thrift over HTTP (/api/traces) or OTLP gRPC/HTTP',
   signals: { traces: 'alpha' },
   config: configSchema,

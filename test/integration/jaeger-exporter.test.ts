@@ -19,6 +19,7 @@ import { otlpExporterFactory } from '../../exporters/otlp';
 import { otlpHttpExporterFactory } from '../../exporters/otlphttp';
 import type { Component, Consumer, ExporterFactory, SignalConsumers } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
+import { Registry } from '../../pipeline/registry';
 import { isPermanent } from '../../pipeline/errors';
 import { codecs } from '../../pipeline/otlp/codec';
 import { otlpGrpcRawServices } from '../../pipeline/otlp/grpc';
@@ -319,7 +320,13 @@ describe('jaeger exporter: Thrift over HTTP to a Jaeger collector', function () 
       const { value, issues } = readConfig(jaegerExporterFactory.config, raw);
       return [...issues, ...(jaegerExporterFactory.validate?.(value) ?? [])].filter((i) => i.severity === 'error').map((i) => `${i.path.join('.')}: ${i.message}`);
     };
-    assert.deepEqual(check({ endpoint: 'jaeger:14268' }), ['endpoint: expected an http:// or https:// URL, got "jaeger:14268"']);
+    const hint = ' (for Jaeger\'s Thrift collector write http://host:14268/api/traces; for host:port use protocol: otlp_grpc and Jaeger\'s OTLP port 4317)';
+    assert.deepEqual(check({ endpoint: 'jaeger:14250' }), [`endpoint: expected an http:// or https:// URL, got "jaeger:14250"${hint}`]);
+    assert.deepEqual(check({ endpoint: '127.0.0.1:14250' }), [`endpoint: expected an http:// or https:// URL, got "127.0.0.1:14250"${hint}`]);
+    assert.deepEqual(check({ protocol: 'otlp_http', endpoint: 'ftp://x/' }), ['endpoint: expected an http:// or https:// URL, got "ftp://x/"']);
+    // The Collector's Thrift-over-HTTP exporter names load, with a deprecation warning.
+    const registry = new Registry([jaegerExporterFactory]);
+    assert.deepEqual(['jaeger', 'jaeger_thrift', 'jaeger_thrift_http'].map((t) => registry.lookup('exporter', t)?.deprecated), [false, true, true]);
     assert.deepEqual(check({ protocol: 'otlp_grpc', endpoint: 'http://jaeger:4317/x/y' }), ['endpoint: expected host:port (optionally with http:// or https://), got "http://jaeger:4317/x/y"']);
     assert.deepEqual(check({ protocol: 'thrift' }).map((m) => m.replace(/ \(did you mean.*/, '')), ['protocol: expected one of thrift_http, otlp_grpc, otlp_http, got "thrift"']);
     assert.deepEqual(check({}), []);
