@@ -36,6 +36,9 @@ export interface NumberValue { kind: 'number'; value: number }
 
 export type PointValue = NumberValue | ClassicValue | ExpValue | SummaryValue;
 
+/** An OTel exemplar as Prometheus keeps it: trace_id/span_id and filtered attributes as labels. */
+export interface PromExemplar { labels: PromLabel[]; value: number; timestampMs: number }
+
 export interface Point {
   family: Family;
   /** Sorted by name, without __name__. */
@@ -47,6 +50,7 @@ export interface Point {
   /** The OTel NoRecordedValue flag: written as Prometheus' staleness marker. */
   stale: boolean;
   value: PointValue;
+  exemplars: PromExemplar[];
 }
 
 /** Prometheus' staleness marker: this exact NaN bit pattern. */

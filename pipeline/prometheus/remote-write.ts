@@ -1,8 +1,8 @@
 // Points -> remote-write TimeSeries (one per label set, samples in time order: Prometheus refuses
 // a request whose samples go back in time within a series) and, when asked, MetricMetadata.
-import { seriesKey, type FamilyType, type Point } from './model';
-import { MetricType, type Label, type MetricMetadata, type TimeSeries } from './remote-write-proto';
-import { flatten, nativeHistogram, withLabel } from './series';
+import { seriesKey, type FamilyType, type Point, type PromExemplar } from './model';
+import { MetricType, type Exemplar, type Label, type MetricMetadata, type TimeSeries } from './remote-write-proto';
+import { flatten, nativeHistogram, withLabel, type FlatSample } from './series';
 
 const METADATA_TYPE: Record<FamilyType, MetricType> = {
   counter: MetricType.COUNTER,
@@ -34,9 +34,21 @@ export function toTimeSeries(points: readonly Point[], opts: RemoteWriteOptions)
   const metadata = new Map<string, MetricMetadata>();
   for (const p of points) {
     if (p.value.kind === 'exponential' && opts.nativeHistograms) {
-      series(p.family.name, p.labels).histograms.push(nativeHistogram(p.value, p.timestampMs, p.stale));
+      const ts = series(p.family.name, p.labels);
+      ts.histograms.push(nativeHistogram(p.value, p.timestampMs, p.stale));
+      for (const e of p.exemplars) ts.exemplars.push(exemplar(e, p.timestampMs));
     } else {
-      for (const f of flatten(p)) series(f.name, f.labels).samples.push({ value: f.value, timestamp: p.timestampMs });
+      const flat = flatten(p);
+      const written = flat.map((f) => {
+        const ts = series(f.name, f.labels);
+        ts.samples.push({ value: f.value, timestamp: p.timestampMs });
+        return ts;
+      });
+      // Counters and gauges carry their exemplars; histograms on the first bucket holding the value.
+      for (const e of p.exemplars) {
+        const i = exemplarSeries(flat, e.value);
+        if (i >= 0) written[i]!.exemplars.push(exemplar(e, p.timestampMs));
+      }
     }
     if (opts.metadata && !metadata.has(p.family.name)) {
       metadata.set(p.family.name, { type: METADATA_TYPE[p.family.type], metricFamilyName: p.family.name, help: p.family.help, unit: p.family.unit });
@@ -58,4 +70,20 @@ function lastPerTimestamp<T extends { timestamp: number }>(sorted: T[]): T[] {
     else out.push(s);
   }
   return out;
+}
+
+function exemplar(e: PromExemplar, pointMs: number): Exemplar {
+  return { labels: e.labels, value: e.value, timestamp: e.timestampMs || pointMs };
+}
+
+/** Which flat series an exemplar goes on: the number itself, or the first bucket whose le holds it. */
+function exemplarSeries(flat: readonly FlatSample[], value: number): number {
+  if (flat.length === 1) return 0;
+  for (let i = 0; i < flat.length; i++) {
+    const f = flat[i]!;
+    if (!f.name.endsWith('_bucket')) continue;
+    const le = f.labels.find((l) => l.name === 'le')?.value;
+    if (le === '+Inf' || (le !== undefined && value <= Number(le))) return i;
+  }
+  return -1;
 }

@@ -15,11 +15,11 @@ import type Long from 'long';
 import { isSet } from '../pdata-ops';
 import {
   AggregationTemporality, type AnyValue, type ExponentialHistogramDataPoint, type HistogramDataPoint, type InstrumentationScope,
-  type Int64, type KeyValue, type Metric, type MetricsData, type Nanos, type NumberDataPoint, type Resource, type SummaryDataPoint,
+  type Exemplar, type Int64, type KeyValue, type Metric, type MetricsData, type Nanos, type NumberDataPoint, type Resource, type SummaryDataPoint,
 } from '../pdata';
 import type { CumulativeTracker } from './cumulative';
 import { downscale } from './cumulative';
-import { type Family, type FamilyType, type Point, type PointValue, type PromLabel, seriesKey } from './model';
+import { type Family, type FamilyType, type Point, type PointValue, type PromExemplar, type PromLabel, seriesKey } from './model';
 import { labelName, metricName, unitSuffix, type NamingOptions } from './naming';
 
 export interface TranslateOptions extends NamingOptions {
@@ -222,7 +222,7 @@ function translateMetric(m: Metric, ctx: LabelContext, opts: TranslateOptions, t
       value = r.value;
       startMs = r.startMs;
     }
-    out.push({ family, labels, timestampMs, startMs, stale, value });
+    out.push({ family, labels, timestampMs, startMs, stale, value, exemplars: stale ? [] : exemplarsOf((p as { exemplars?: Exemplar[] }).exemplars) });
   }
 }
 
@@ -285,5 +285,24 @@ function targetInfo(resource: Resource | undefined, identity: PromLabel[], opts:
     startMs: 0,
     stale: false,
     value: { kind: 'number', value: 1 },
+    exemplars: [],
   };
+}
+
+function hex(id: Uint8Array | null | undefined): string {
+  return id && id.length ? Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex') : '';
+}
+
+/** trace_id and span_id (hex) and the filtered attributes, as the Collector sends them. */
+function exemplarsOf(list: readonly Exemplar[] | null | undefined): PromExemplar[] {
+  if (!list?.length) return [];
+  return list.map((e) => {
+    const map = new Map<string, string>();
+    addAttributes(map, e.filteredAttributes ?? [], true);
+    const traceId = hex(e.traceId);
+    const spanId = hex(e.spanId);
+    if (traceId) map.set('trace_id', traceId);
+    if (spanId) map.set('span_id', spanId);
+    return { labels: sortedLabels(map), value: isSet(e, 'asInt') ? toNumber(e.asInt) : e.asDouble ?? toNumber(e.asInt), timestampMs: nanosToMs(e.timeUnixNano) };
+  });
 }

@@ -56,7 +56,7 @@ export class PrometheusServer {
     fs.writeFileSync(config, yaml);
     this.child = spawn('prometheus', [
       `--config.file=${config}`, `--storage.tsdb.path=${this.dataDir}`, `--web.listen-address=127.0.0.1:${this.port}`,
-      '--web.enable-remote-write-receiver', ...(this.opts.nativeHistograms === false ? [] : ['--enable-feature=native-histograms']), '--log.level=warn',
+      '--web.enable-remote-write-receiver', ...(this.opts.nativeHistograms === false ? [] : ['--enable-feature=native-histograms,exemplar-storage']), '--log.level=warn',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     const child = this.child;
     child.stdout!.on('data', (b: Buffer) => { this.log += b.toString(); });
@@ -113,6 +113,11 @@ export class PrometheusServer {
   async histograms(selector: string, window = '1h', timeMs?: number): Promise<{ metric: Record<string, string>; histograms: [number, NativeHistogramResult][] }[]> {
     const r = await this.query(`${selector}[${window}]`, timeMs) as unknown as { result: { metric: Record<string, string>; histograms?: [number, NativeHistogramResult][] }[] };
     return r.result.map((x) => ({ metric: x.metric, histograms: x.histograms ?? [] }));
+  }
+
+  /** Exemplars of the series a selector matches, between start and end (ms). */
+  async exemplars(selector: string, startMs: number, endMs: number): Promise<{ seriesLabels: Record<string, string>; exemplars: { labels: Record<string, string>; value: string; timestamp: number }[] }[]> {
+    return this.api(`/api/v1/query_exemplars?query=${encodeURIComponent(selector)}&start=${startMs / 1000}&end=${endMs / 1000}`);
   }
 
   /** Scrape targets as Prometheus sees them. */

@@ -266,6 +266,33 @@ service:
     assert.deepEqual(after, Array.from({ length: 25 }, (_, i) => `w${i * 2}`).sort());
   });
 
+  it('exemplars (trace_id, span_id, filtered attributes) reach Prometheus on counters and on the bucket holding their value', async () => {
+    const { c } = exporter(prom.writeUrl);
+    await c.start(testHost);
+    const t = Date.now() - 5000;
+    const traceId = Buffer.from('0af7651916cd43dd8448eb211c80319c', 'hex');
+    const spanId = Buffer.from('b7ad6b7169203331', 'hex');
+    const ex = (v: number) => [{ filteredAttributes: [str('user', 'u1')], timeUnixNano: nanosFromMillis(t - 100), asDouble: v, traceId, spanId }];
+    try {
+      await c.consumers.metrics!.consume({ resourceMetrics: [{ resource: { attributes: [str('service.name', 'ex')] }, scopeMetrics: [{ metrics: [
+        { name: 'orders', unit: '', sum: { isMonotonic: true, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(t), asInt: Long.fromNumber(3), exemplars: ex(1) }] } },
+        { name: 'wait', unit: 's', histogram: { aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(t), count: 3, sum: 2, bucketCounts: [1, 1, 1], explicitBounds: [0.1, 1], exemplars: ex(0.5) }] } },
+        { name: 'size', unit: 'By', exponentialHistogram: { aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(t), count: 1, sum: 3, scale: 0, positive: { offset: 1, bucketCounts: [1] }, exemplars: ex(3) }] } },
+      ] }] }] });
+    } finally {
+      await c.shutdown();
+    }
+    const want = { trace_id: '0af7651916cd43dd8448eb211c80319c', span_id: 'b7ad6b7169203331', user: 'u1' };
+    const orders = await prom.exemplars('orders_total', t - 60_000, t + 60_000);
+    assert.deepEqual(orders.map((o) => o.exemplars.map((e) => [e.labels, e.value, e.timestamp])), [[[want, '1', (t - 100) / 1000]]]);
+    const wait = await prom.exemplars('wait_seconds_bucket', t - 60_000, t + 60_000);
+    assert.deepEqual(wait.map((w) => [w.seriesLabels['le'], w.exemplars.map((e) => e.value)]), [['1', ['0.5']]]);
+    // Native histogram exemplars are sent too, but 2.42 appends a series' exemplars before its
+    // histograms and so refuses them for a series that is new (debug log only); the histogram
+    // itself is stored.
+    assert.equal((await prom.histograms('size_bytes'))[0]!.histograms[0]![1].count, '1');
+  });
+
   it('a Prometheus without native histograms gets exponential histograms as classic buckets, nothing stuck or lost', async () => {
     const plain = new PrometheusServer({ nativeHistograms: false });
     await plain.start();

@@ -42,7 +42,7 @@ message Label { string name = 1; string value = 2; }
 const WriteRequest = protobuf.parse(PROTO).root.lookupType('prometheus.WriteRequest');
 
 interface Decoded {
-  timeseries: { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[]; histograms: Record<string, unknown>[] }[];
+  timeseries: { labels: { name: string; value: string }[]; samples: { value: number; timestamp: number }[]; exemplars: unknown[]; histograms: Record<string, unknown>[] }[];
   metadata: { type: number; metricFamilyName: string; help: string; unit: string }[];
 }
 
@@ -64,7 +64,7 @@ function deltaSum(value: number, atMs: number, startMs: number): Metric {
 describe('remote-write encoding (decoded by protobufjs from the prompb schema)', () => {
   it('labels, samples, negative and large timestamps, a native histogram, metadata', () => {
     const ts: TimeSeries[] = [
-      { labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: 'ünï "x"' }], samples: [{ value: 1.5, timestamp: T0 }, { value: 0, timestamp: T0 + 1 }, { value: -2, timestamp: -5 }], exemplars: [], histograms: [] },
+      { labels: [{ name: '__name__', value: 'up' }, { name: 'job', value: 'ünï "x"' }], samples: [{ value: 1.5, timestamp: T0 }, { value: 0, timestamp: T0 + 1 }, { value: -2, timestamp: -5 }], exemplars: [{ labels: [{ name: 'trace_id', value: 'ab' }], value: 0.25, timestamp: T0 - 1 }], histograms: [] },
       {
         labels: [{ name: '__name__', value: 'lat' }], samples: [], exemplars: [],
         histograms: [{
@@ -77,6 +77,7 @@ describe('remote-write encoding (decoded by protobufjs from the prompb schema)',
     const d = decode(buf);
     assert.deepEqual(d.timeseries[0]!.labels, ts[0]!.labels);
     assert.deepEqual(d.timeseries[0]!.samples, [{ value: 1.5, timestamp: T0 }, { value: 0, timestamp: T0 + 1 }, { value: -2, timestamp: -5 }]);
+    assert.deepEqual(d.timeseries[0]!.exemplars, [{ labels: [{ name: 'trace_id', value: 'ab' }], value: 0.25, timestamp: T0 - 1 }]);
     const h = d.timeseries[1]!.histograms[0]!;
     assert.equal(h['countInt'], 2 ** 40);
     assert.equal(h['sum'], 12.5);
