@@ -1,6 +1,6 @@
 // The prometheusremotewrite exporter's config: the Collector's option names and meanings.
 import { error, s, warning, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
-import { retrySchema, validateQueue, type QueueConfig } from '../../pipeline/exporterhelper';
+import { validateQueue, type QueueConfig } from '../../pipeline/exporterhelper';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
 import { isValidLabelName } from '../../pipeline/prometheus/naming';
 
@@ -17,6 +17,17 @@ const sendingQueueSchema = s.object({
   storage: s.optional(s.string({ nonEmpty: true })),
   block_on_overflow: s.bool({ default: false }),
 }, { renamed: { blocking: 'block_on_overflow' } });
+
+/** The shared retry_on_failure keys with this exporter's Collector defaults (50ms, 200ms, 1m). */
+const retrySchema = s.object({
+  enabled: s.bool({ default: true }),
+  initial_interval: s.duration({ default: '50ms' }),
+  randomization_factor: s.number({ default: 0.5, min: 0, max: 1 }),
+  multiplier: s.number({ default: 1.5, min: 1 }),
+  max_interval: s.duration({ default: '200ms' }),
+  /** 0 retries forever. */
+  max_elapsed_time: s.duration({ default: '1m' }),
+});
 
 export const configSchema = s.object({
   /** The remote-write URL, e.g. http://prometheus:9090/api/v1/write. */
