@@ -53,8 +53,17 @@ export const configSchema = s.object({
   }),
   sending_queue: sendingQueueSchema,
   retry_on_failure: retrySchema,
-  /** Not implemented: rejected in validate() with what to use instead. */
-  wal: s.unknown(),
+  /**
+   * The Collector's write-ahead log: here the persistent sending queue in this directory
+   * (batches fsync'ed before they are accepted, sent again after a restart).
+   */
+  wal: s.optional(s.object({
+    directory: s.string({ nonEmpty: true }),
+    /** Accepted for Collector files; queue files are deleted as soon as their batches are sent. */
+    buffer_size: s.int({ default: 300, min: 1 }),
+    /** Accepted for Collector files; see buffer_size. */
+    truncate_frequency: s.duration({ default: '1m' }),
+  })),
 }, {
   ignored: {
     export_created_metric: 'no _created series are written',
@@ -69,9 +78,13 @@ export const configSchema = s.object({
 
 export type RemoteWriteExporterConfig = Infer<typeof configSchema>;
 
-/** sending_queue with remote_write_queue's keys applied. */
+/** The storage id the exporter answers itself when `wal` is set (see exporter.ts). */
+export const WAL_STORAGE_ID = 'file_storage/prometheusremotewrite-wal';
+
+/** sending_queue with remote_write_queue's keys applied, and the WAL as its storage. */
 export function effectiveQueue(config: RemoteWriteExporterConfig): QueueConfig {
   const q = { ...config.sending_queue };
+  if (config.wal) q.storage = WAL_STORAGE_ID;
   const rwq = config.remote_write_queue;
   if (rwq.enabled !== undefined) q.enabled = rwq.enabled;
   if (rwq.queue_size !== undefined) q.queue_size = rwq.queue_size;
@@ -91,8 +104,9 @@ export function validate(config: RemoteWriteExporterConfig): ConfigIssue[] {
     const where = config.remote_write_queue.num_consumers !== undefined ? ['remote_write_queue', 'num_consumers'] : ['sending_queue', 'num_consumers'];
     issues.push(warning(where, `${consumers} consumers send batches in parallel: a retried batch can land behind a newer one and Prometheus refuses its samples as out of order (400, dropped); 1 keeps every series in order`));
   }
-  if (config.wal != null) {
-    issues.push(error(['wal'], 'the write-ahead log is not implemented; for batches that survive restarts and outages use sending_queue.storage: file_storage/<name>'));
+  if (config.wal) {
+    if (config.sending_queue.storage) issues.push(error(['wal'], 'wal and sending_queue.storage are two ways to keep batches on disk: use one'));
+    if (!effectiveQueue(config).enabled) issues.push(error(['wal'], 'the wal is the sending queue on disk: it needs the queue enabled'));
   }
   return issues;
 }

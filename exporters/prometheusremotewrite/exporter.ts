@@ -6,17 +6,19 @@
 // samples, which no retry can fix (DESIGN.md). Exponential histograms go as native histograms;
 // a Prometheus without them (500 "native histograms are disabled", which would otherwise block
 // the queue with retries) gets them as classic le buckets from then on, after one warning.
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { compressSync } from 'snappy';
-import type { Settings } from '../../pipeline/component';
+import * as path from 'node:path';
+import type { Component, Host, Settings, SignalConsumers } from '../../pipeline/component';
 import { ComponentError, errorMessage, PermanentError, RetryableError } from '../../pipeline/errors';
-import { ExporterHelper } from '../../pipeline/exporterhelper';
+import { ExporterHelper, type DiskBudget, type QueueLocation, type StorageExtension } from '../../pipeline/exporterhelper';
 import { loadTls } from '../../pipeline/otlp/transport-tls';
 import type { MetricsData, Signal } from '../../pipeline/pdata';
 import type { Point } from '../../pipeline/prometheus';
 import { CumulativeTracker, encodeWriteRequest, splitWriteRequests, toTimeSeries, translate, type TranslateOptions } from '../../pipeline/prometheus';
-import { effectiveQueue, type RemoteWriteExporterConfig } from './config';
+import { effectiveQueue, WAL_STORAGE_ID, type RemoteWriteExporterConfig } from './config';
 
 /** Enough of an error body for a message; the rest is discarded. */
 const MAX_RESPONSE = 64 * 1024;
@@ -169,13 +171,44 @@ function retryAfter(value: string | undefined, now = Date.now()): number | undef
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-export function remoteWriteExporter(settings: Settings, config: RemoteWriteExporterConfig, signals: readonly Signal[]): ExporterHelper {
+/**
+ * `wal`: the shared persistent queue in wal.directory, fsync'ed, with no disk bound of its own:
+ * the exporter answers the storage lookup itself, so no file_storage extension is needed.
+ */
+class WalStorage implements StorageExtension {
+  private readonly budget: DiskBudget = { limitBytes: 0, tryReserve: () => true, claim: () => undefined, release: () => undefined };
+  constructor(private readonly id: string, private readonly directory: string) {}
+  async start(): Promise<void> {}
+  async shutdown(): Promise<void> {}
+  queueLocation(_kind: string, _owner: string, signal: Signal): QueueLocation {
+    const directory = path.join(this.directory, signal);
+    try {
+      fs.mkdirSync(directory, { recursive: true });
+    } catch (err) {
+      throw new ComponentError(this.id, `wal.directory: cannot create ${directory}: ${errorMessage(err)}`, { cause: err });
+    }
+    return { directory, fsync: true, budget: this.budget };
+  }
+}
+
+function withWal(host: Host, wal: WalStorage): Host {
+  return { ...host, getExtension: (id) => (id === WAL_STORAGE_ID ? wal : host.getExtension(id)) };
+}
+
+export function remoteWriteExporter(settings: Settings, config: RemoteWriteExporterConfig, signals: readonly Signal[]): Component & { consumers: SignalConsumers } {
   const sender = new RemoteWriteSender(settings, config);
-  return new ExporterHelper(settings, signals, async (_signal, data) => { await sender.send(data as MetricsData); }, {
+  const helper = new ExporterHelper(settings, signals, async (_signal, data) => { await sender.send(data as MetricsData); }, {
     queue: effectiveQueue(config),
     retry: config.retry_on_failure,
     timeoutMs: config.timeout > 0 ? config.timeout + TIMEOUT_GUARD_MS : 0,
     start: () => sender.start(),
     close: () => sender.close(),
   });
+  if (!config.wal) return helper;
+  const wal = new WalStorage(settings.id, config.wal.directory);
+  return {
+    consumers: helper.consumers,
+    start: (host) => helper.start(withWal(host, wal)),
+    shutdown: () => helper.shutdown(),
+  };
 }

@@ -246,6 +246,46 @@ service:
     assert.deepEqual(ticks[0]!.values.map(([, v]) => Number(v)), Array.from({ length: N }, (_, i) => i + 1));
   });
 
+  it('wal: batches accepted while Prometheus is down survive a SIGKILL of sonde and arrive after both restart', async () => {
+    await prom.stop('SIGKILL');
+    const dir = tempDir();
+    const httpPort = await freePort();
+    const config = `
+receivers:
+  otlp:
+    protocols:
+      http: { endpoint: 127.0.0.1:${httpPort} }
+exporters:
+  prometheusremotewrite:
+    endpoint: ${prom.writeUrl}
+    wal: { directory: ${path.join(dir, 'wal')} }
+    retry_on_failure: { initial_interval: 50ms, max_interval: 200ms, max_elapsed_time: 0 }
+service:
+  telemetry: { metrics: { level: none } }
+  pipelines:
+    metrics: { receivers: [otlp], exporters: [prometheusremotewrite] }
+`;
+    const first = await startSonde(config, { dir });
+    sondes.push(first);
+    const t0 = Date.now() - 60_000;
+    const N = 20;
+    for (let i = 0; i < N; i++) {
+      const data: MetricsData = { resourceMetrics: [{ resource: { attributes: [str('service.name', 'wal')] }, scopeMetrics: [{ metrics: [
+        { name: 'seq', unit: '', gauge: { dataPoints: [{ attributes: [], timeUnixNano: nanosFromMillis(t0 + i * 1000), asInt: Long.fromNumber(i), exemplars: [] }] } },
+      ] }] }] };
+      const res = await fetch(`http://127.0.0.1:${httpPort}/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from(codecs.metrics.encodeRequest(data)) });
+      assert.equal(res.status, 200);
+    }
+    await first.stop('SIGKILL');
+    assert.ok(fs.readdirSync(path.join(dir, 'wal', 'metrics')).some((f) => f.endsWith('.seg')), 'queue segments on disk');
+    await prom.start();
+    const second = await startSonde(config, { dir });
+    sondes.push(second);
+    await waitFor(async () => ((await prom.samples('seq{job="wal"}', '10m'))[0]?.values.length ?? 0) >= N, 60_000, `${N} samples after the restart`);
+    const seq = await prom.samples('seq{job="wal"}', '10m');
+    assert.deepEqual(seq[0]!.values, Array.from({ length: N }, (_, i) => [(t0 + i * 1000) / 1000, String(i)]));
+  });
+
   it('staleness markers end series in Prometheus; a batch split in many small requests arrives whole', async () => {
     const { c, tel } = exporter(prom.writeUrl, { max_batch_size_bytes: 300 });
     await c.start(testHost);

@@ -288,10 +288,13 @@ describe('prometheusremotewrite exporter over HTTP', () => {
     }
   });
 
-  it('wal is refused with what to use instead; endpoint is required', () => {
+  it('config: wal needs the queue and excludes sending_queue.storage; endpoint is required; >1 consumer warns', () => {
     const f = prometheusRemoteWriteExporterFactory as ExporterFactory;
-    const { value } = readConfig(f.config, { endpoint: 'http://x:1/api/v1/write', wal: { directory: '/tmp/w' } });
-    assert.match(f.validate!(value).map((i) => i.message).join('\n'), /sending_queue\.storage/);
+    const check = (c: Record<string, unknown>): string[] => f.validate!(readConfig(f.config, { endpoint: 'http://x:1/api/v1/write', ...c }).value).map((i) => `${i.severity}: ${i.message}`);
+    assert.deepEqual(check({ wal: { directory: '/tmp/w' } }), []);
+    assert.match(check({ wal: { directory: '/tmp/w' }, sending_queue: { storage: 'file_storage/q' } }).join('\n'), /^error: wal and sending_queue.storage/);
+    assert.match(check({ wal: { directory: '/tmp/w' }, remote_write_queue: { enabled: false } }).join('\n'), /^error: the wal is the sending queue on disk/);
+    assert.match(check({ remote_write_queue: { num_consumers: 3 } }).join('\n'), /^warning: 3 consumers send batches in parallel/);
     assert.match(f.validate!(readConfig(f.config, {}).value).map((i) => i.message).join('\n'), /endpoint is required/);
   });
 });
