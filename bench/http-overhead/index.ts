@@ -33,12 +33,14 @@ type PhaseName = 'none' | 'floor' | 'sonde';
 const PHASES = (env.BENCH_PHASES ?? 'none,floor,sonde').split(',') as PhaseName[];
 const SONDE_NODE_ARGS = (env.BENCH_SONDE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-// The syscall tracepoints bpf/http_capture.bpf.c attaches (data enter/exit, accept/connect,
-// close, exec): the floor counts every one of them, in one per-CPU counter.
+// The syscall tracepoints ebpf_http attaches here (Linux 5.15+: receives only at exit, their
+// arguments read from the syscall's registers; sends at entry and exit; accept/connect; close;
+// exec): the floor counts every one of them, in one per-CPU counter.
 const TRACEPOINTS = [
-  ...['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendfile64', 'connect']
-    .flatMap((s) => [`tracepoint:syscalls:sys_enter_${s}`, `tracepoint:syscalls:sys_exit_${s}`]),
-  'tracepoint:syscalls:sys_exit_accept4', 'tracepoint:syscalls:sys_exit_accept', 'tracepoint:syscalls:sys_enter_close',
+  ...['write', 'writev', 'sendto', 'sendmsg', 'sendfile64', 'connect'].map((s) => `tracepoint:syscalls:sys_enter_${s}`),
+  ...['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendfile64', 'connect', 'accept4', 'accept']
+    .map((s) => `tracepoint:syscalls:sys_exit_${s}`),
+  'tracepoint:syscalls:sys_enter_close',
   'tracepoint:sched:sched_process_exec',
 ];
 const FLOOR_SCRIPT = `${TRACEPOINTS.join(',\n')} { @calls = count(); }`;
