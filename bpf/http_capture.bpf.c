@@ -533,7 +533,7 @@ static __always_inline bool tls_process(__u32 tgid)
 
 /* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. */
 static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir,
-					 struct data_args *out)
+					 struct data_args *out, struct conn_info **conn)
 {
 	__u32 tgid = id >> 32;
 	__u32 tls_only = 0;
@@ -582,6 +582,7 @@ static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 io
 	out->tls_only = tls_only;
 	out->buf_len = 0;
 	out->sk = 0;
+	*conn = c;
 	return true;
 }
 
@@ -589,9 +590,10 @@ static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 io
 static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct conn_info *c;
 	struct data_args a;
 
-	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, &a))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, &a, &c))
 		return 0;
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
 		count(HTTP_CNT_ARGS_FULL);
@@ -672,15 +674,18 @@ static __always_inline bool follow(struct conn_info *c, const struct data_args *
 	return true;
 }
 
-/* The bytes a data syscall moved (ret > 0), with its arguments: follow, note, send. */
-static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret)
+/* The bytes a data syscall moved (ret > 0), with its arguments: follow, note, send. `c` is the
+ * connection when the caller has just looked it up (arguments read at exit: a.ts_ns is now). */
+static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret, struct conn_info *c)
 {
 	if (a.tls_only) {
 		bpf_map_update_elem(&last_recv, &id, &a.fd, BPF_ANY);
 		return 0;
 	}
 	struct conn_key key = { .tgid = id >> 32, .fd = a.fd };
-	struct conn_info *c = bpf_map_lookup_elem(&conns, &key);
+	bool at_exit = c != NULL;
+	if (!c)
+		c = bpf_map_lookup_elem(&conns, &key);
 	if (!c)
 		return 0;
 	if (!follow(c, &a, ret)) {
@@ -692,7 +697,7 @@ static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret)
 	if (a.direction == HTTP_DIR_RECV && tls_process(key.tgid))
 		bpf_map_delete_elem(&last_recv, &id);
 	/* a send starts when the process hands over its bytes, a receive when they arrive */
-	__u64 ts = a.direction == HTTP_DIR_SEND ? a.ts_ns : bpf_ktime_get_ns();
+	__u64 ts = a.direction == HTTP_DIR_SEND || at_exit ? a.ts_ns : bpf_ktime_get_ns();
 	emit(c, &key, HTTP_EV_DATA, &a, ts, (__u64)ret);
 	return 0;
 }
@@ -708,7 +713,7 @@ static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
 	bpf_map_delete_elem(&inflight, &id);
 	if (ctx->ret <= 0)
 		return 0;
-	return data_done(id, a, ctx->ret);
+	return data_done(id, a, ctx->ret, NULL);
 }
 
 /*
@@ -735,11 +740,12 @@ static __always_inline int on_recv_exit(struct trace_event_raw_sys_exit *ctx, __
 	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	__u64 buf = (__u64)PT_REGS_PARM2_CORE_SYSCALL(regs);
 	__u32 iovcnt = iov ? (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs) : 0;
+	struct conn_info *c;
 	struct data_args a;
 
-	if (!data_args_of(id, fd, buf, iovcnt, sc, HTTP_DIR_RECV, &a))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, HTTP_DIR_RECV, &a, &c))
 		return 0;
-	return data_done(id, a, ret);
+	return data_done(id, a, ret, c);
 }
 
 static __always_inline int on_recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
@@ -754,10 +760,11 @@ static __always_inline int on_recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
 	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
 		return 0;
+	struct conn_info *c;
 	struct data_args a;
-	if (!data_args_of(id, fd, (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, HTTP_SC_RECVMSG, HTTP_DIR_RECV, &a))
+	if (!data_args_of(id, fd, (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, HTTP_SC_RECVMSG, HTTP_DIR_RECV, &a, &c))
 		return 0;
-	return data_done(id, a, ret);
+	return data_done(id, a, ret, c);
 }
 
 /* Receives read their arguments at exit (recv_args_at_exit) or, on older kernels, keep them
