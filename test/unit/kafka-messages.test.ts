@@ -16,7 +16,7 @@ function span(trace: number, id: number, attributes: KeyValue[] = [], kind = Spa
 }
 
 function batch(...groups: Span[][]): TracesData {
-  return { resourceSpans: groups.map((spans, i) => ({ resource: { attributes: [str('service.name', `svc${i}`)] }, scopeSpans: [{ scope: { name: 'lib' }, spans }] })) };
+  return { resourceSpans: groups.map((spans, i) => ({ resource: { attributes: [str('service.name', `svc${i}`)] }, scopeSpans: [{ scope: { name: 'lib', attributes: [] }, spans }] })) };
 }
 
 const ids = (d: TracesData): number[] => d.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((x) => Buffer.from(x.spanId!).readUInt32BE(4))));
