@@ -47,7 +47,8 @@ export function kafkajsClient(opts: KafkaClientOptions): KafkaClient {
 function logBridge(logger: Logger): () => (entry: LogEntry) => void {
   const last = new Map<string, { at: number; suppressed: number }>();
   return () => ({ namespace, level, log }) => {
-    const { message, timestamp: _t, logger: _l, ...extra } = log as { message: string; timestamp: string; logger?: unknown; [k: string]: unknown };
+    // Stack traces would make one log line many; the message says what failed.
+    const { message, timestamp: _t, logger: _l, stack: _s, ...extra } = log as { message: string; timestamp: string; logger?: unknown; stack?: unknown; [k: string]: unknown };
     const fields: LogFields = { kafka_client: namespace };
     for (const [k, v] of Object.entries(extra)) fields[k] = scalar(v);
     if (level === logLevel.INFO || level === logLevel.DEBUG) {
