@@ -5,6 +5,8 @@ import * as assert from 'node:assert/strict';
 import { configSchema as exporterSchema, validate as validateExporter, type KafkaExporterConfig } from '../../exporters/kafka/config';
 import { readConfig, type ConfigIssue } from '../../pipeline/config/schema';
 import { effectiveTls, encodingFor, topicFor } from '../../pipeline/kafka/config';
+import { clientOptions } from '../../pipeline/kafka/options';
+import { silentLogger } from '../../pipeline/logger';
 import { rangeAssign } from '../../pipeline/kafka/range-assigner';
 import { snappyCompress, snappyDecompress } from '../../pipeline/kafka/snappy';
 import * as snappy from 'snappy';
@@ -89,6 +91,20 @@ describe('kafka config', () => {
     assert.equal(effectiveTls(exporter({}).config), undefined);
     assert.deepEqual(exporter({ auth: { sasl: { mechanism: 'GSSAPI', username: 'u', password: 'p' } } }).issues,
       ['error auth.sasl.mechanism: expected one of plain, scram-sha-256, scram-sha-512, got "GSSAPI"']);
+  });
+
+  it('turns tls, auth.sasl and metadata into the client options', async () => {
+    const { config } = exporter({
+      brokers: ['k1:9093'], client_id: 'agent-1', tls: { ca_pem: 'CA', insecure_skip_verify: true, server_name_override: 'kafka.local', min_version: '1.3' },
+      auth: { sasl: { mechanism: 'PLAIN', username: 'u', password: 'secret' } }, metadata: { retry: { max: 5, backoff: '100ms' } },
+    });
+    const opts = await clientOptions(config, silentLogger);
+    assert.deepEqual({ ...opts, logger: undefined }, {
+      brokers: ['k1:9093'], clientId: 'agent-1', retries: 5, retryBackoffMs: 100, metadataMaxAgeMs: 600_000, logger: undefined,
+      tls: { ca: Buffer.from('CA'), rejectUnauthorized: false, servername: 'kafka.local', minVersion: 'TLSv1.3' },
+      sasl: { mechanism: 'plain', username: 'u', password: 'secret' },
+    });
+    await assert.rejects(clientOptions(exporter({ tls: { ca_file: '/nonexistent/ca.pem' } }).config, silentLogger), /read ca_file \/nonexistent\/ca.pem: ENOENT/);
   });
 
   it('accepts Collector keys Sonde ignores, with a warning saying so', () => {
