@@ -717,92 +717,94 @@ static __always_inline int on_data_exit(struct trace_event_raw_sys_exit *ctx)
 }
 
 /*
- * recv_args_at_exit: a receive is only known at its exit, so its arguments are read there, from
- * the registers the syscall was entered with (bpf_task_pt_regs, Linux 5.15+): no entry program,
- * no in-flight map entry per read. Nothing runs for a read that moved nothing (EAGAIN: Go and
- * nginx poll that way). User space turns it off where the kernel lacks the helper.
+ * args_at_exit (Linux 5.15+, bpf_task_pt_regs; user space turns it off where the kernel lacks
+ * the helper): a syscall's arguments are read at its exit from the registers it was entered
+ * with, so nothing is kept per syscall in a hash map. A receive needs no entry program at all
+ * (its time is its exit), and nothing runs for one that moved nothing (EAGAIN: Go and nginx poll
+ * that way). A send's entry only notes its time in a per-CPU slot (a request starts when the
+ * process hands over its first byte); its exit takes that time when the slot still holds this
+ * thread's entry of this syscall, else (the thread migrated, or another entered on this CPU in
+ * between) the exit time.
  */
-const volatile bool recv_args_at_exit = false;
+const volatile bool args_at_exit = false;
+
+/* Where a syscall's data is: args[1] a buffer, an iovec array (count in args[2]), a msghdr, none. */
+#define ARGS_BUF 0
+#define ARGS_IOV 1
+#define ARGS_MSGHDR 2
+#define ARGS_NONE 3
+
+struct send_start {
+	__u64 id;  /* pid_tgid */
+	__u64 ts;
+	__u32 nr;  /* enum http_syscall */
+	__s32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct send_start);
+} send_starts SEC(".maps");
 
 static __always_inline struct pt_regs *syscall_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-static __always_inline int on_recv_exit(struct trace_event_raw_sys_exit *ctx, __u32 sc, bool iov)
+static __always_inline int on_send_start(__u32 sc, __s32 fd)
+{
+	__u32 zero = 0;
+	struct send_start *st = bpf_map_lookup_elem(&send_starts, &zero);
+
+	if (st) {
+		st->id = bpf_get_current_pid_tgid();
+		st->ts = bpf_ktime_get_ns();
+		st->nr = sc;
+		st->fd = fd;
+	}
+	return 0;
+}
+
+/* Exit with the arguments from the registers: buf/iovcnt, or a msghdr for recvmsg/sendmsg. */
+static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __u32 sc, __u32 dir, int form)
 {
 	__s64 ret = ctx->ret;
 
-	if (!recv_args_at_exit || ret <= 0)
+	if (ret <= 0)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pt_regs *regs = syscall_regs();
 	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	__u64 buf = (__u64)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	__u32 iovcnt = iov ? (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs) : 0;
+	__u64 buf = 0;
+	__u32 iovcnt = 0;
+	if (form == ARGS_MSGHDR) {
+		struct user_msghdr msg;
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+			return 0;
+		buf = (__u64)msg.msg_iov;
+		iovcnt = (__u32)msg.msg_iovlen ?: 1;
+	} else if (form != ARGS_NONE) {
+		buf = (__u64)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		if (form == ARGS_IOV)
+			iovcnt = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	}
 	struct conn_info *c;
 	struct data_args a;
-
-	if (!data_args_of(id, fd, buf, iovcnt, sc, HTTP_DIR_RECV, &a, &c))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, &a, &c))
 		return 0;
+	if (dir == HTTP_DIR_SEND) {
+		__u32 zero = 0;
+		struct send_start *st = bpf_map_lookup_elem(&send_starts, &zero);
+		if (st && st->id == id && st->nr == sc && st->fd == fd && st->ts <= a.ts_ns)
+			a.ts_ns = st->ts;
+		if (st)
+			st->id = 0; /* used: a later exit on this CPU cannot take it */
+	}
 	return data_done(id, a, ret, c);
 }
 
-static __always_inline int on_recvmsg_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	struct user_msghdr msg;
-	__s64 ret = ctx->ret;
-
-	if (!recv_args_at_exit || ret <= 0)
-		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pt_regs *regs = syscall_regs();
-	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
-		return 0;
-	struct conn_info *c;
-	struct data_args a;
-	if (!data_args_of(id, fd, (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, HTTP_SC_RECVMSG, HTTP_DIR_RECV, &a, &c))
-		return 0;
-	return data_done(id, a, ret, c);
-}
-
-/* Receives read their arguments at exit (recv_args_at_exit) or, on older kernels, keep them
- * from entry like sends, whose entry time starts a request. */
-#define RECV_PROGS(name, SC, FD, BUF, IOVCNT, IOV)                                        \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
-	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
-	{                                                                                 \
-		return on_data_enter((__s32)(FD), (__u64)(BUF), (__u32)(IOVCNT), SC, HTTP_DIR_RECV); \
-	}                                                                                 \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
-	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
-	{                                                                                 \
-		return recv_args_at_exit ? on_recv_exit(ctx, SC, IOV) : on_data_exit(ctx); \
-	}
-
-#define DATA_PROGS(name, SC, DIR, FD, BUF, IOVCNT)                                        \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
-	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
-	{                                                                                 \
-		return on_data_enter((__s32)(FD), (__u64)(BUF), (__u32)(IOVCNT), SC, DIR); \
-	}                                                                                 \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
-	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
-	{                                                                                 \
-		return on_data_exit(ctx);                                                 \
-	}
-
-RECV_PROGS(read, HTTP_SC_READ, ctx->args[0], ctx->args[1], 0, false)
-RECV_PROGS(readv, HTTP_SC_READV, ctx->args[0], ctx->args[1], ctx->args[2], true)
-RECV_PROGS(recvfrom, HTTP_SC_RECVFROM, ctx->args[0], ctx->args[1], 0, false)
-DATA_PROGS(write, HTTP_SC_WRITE, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], 0)
-DATA_PROGS(writev, HTTP_SC_WRITEV, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], ctx->args[2])
-DATA_PROGS(sendto, HTTP_SC_SENDTO, HTTP_DIR_SEND, ctx->args[0], ctx->args[1], 0)
-/* sendfile carries a body from a file: counted, never captured */
-DATA_PROGS(sendfile64, HTTP_SC_SENDFILE, HTTP_DIR_SEND, ctx->args[0], 0, 0)
-
-/* recvmsg/sendmsg: the iovec array sits in the user's struct msghdr */
 static __always_inline int on_msg_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc, __u32 dir)
 {
 	struct user_msghdr msg;
@@ -812,29 +814,39 @@ static __always_inline int on_msg_enter(struct trace_event_raw_sys_enter *ctx, _
 	return on_data_enter((__s32)ctx->args[0], (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, sc, dir);
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int tracepoint__syscalls__sys_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc, __u32 dir, int form)
 {
-	return on_msg_enter(ctx, HTTP_SC_RECVMSG, HTTP_DIR_RECV);
+	if (args_at_exit)
+		return dir == HTTP_DIR_SEND ? on_send_start(sc, (__s32)ctx->args[0]) : 0;
+	if (form == ARGS_MSGHDR)
+		return on_msg_enter(ctx, sc, dir);
+	return on_data_enter((__s32)ctx->args[0], form == ARGS_NONE ? 0 : (__u64)ctx->args[1],
+			     form == ARGS_IOV ? (__u32)ctx->args[2] : 0, sc, dir);
 }
 
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int tracepoint__syscalls__sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return recv_args_at_exit ? on_recvmsg_exit(ctx) : on_data_exit(ctx);
-}
+/* Receive entries are not even attached with args_at_exit (user space leaves them out). */
+#define DATA_PROGS(name, SC, DIR, FORM)                                                   \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
+	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
+	{                                                                                 \
+		return on_enter(ctx, SC, DIR, FORM);                                      \
+	}                                                                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
+	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
+	{                                                                                 \
+		return args_at_exit ? on_exit_regs(ctx, SC, DIR, FORM) : on_data_exit(ctx); \
+	}
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int tracepoint__syscalls__sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return on_msg_enter(ctx, HTTP_SC_SENDMSG, HTTP_DIR_SEND);
-}
-
-SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int tracepoint__syscalls__sys_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return on_data_exit(ctx);
-}
+DATA_PROGS(read, HTTP_SC_READ, HTTP_DIR_RECV, ARGS_BUF)
+DATA_PROGS(readv, HTTP_SC_READV, HTTP_DIR_RECV, ARGS_IOV)
+DATA_PROGS(recvfrom, HTTP_SC_RECVFROM, HTTP_DIR_RECV, ARGS_BUF)
+DATA_PROGS(recvmsg, HTTP_SC_RECVMSG, HTTP_DIR_RECV, ARGS_MSGHDR)
+DATA_PROGS(write, HTTP_SC_WRITE, HTTP_DIR_SEND, ARGS_BUF)
+DATA_PROGS(writev, HTTP_SC_WRITEV, HTTP_DIR_SEND, ARGS_IOV)
+DATA_PROGS(sendto, HTTP_SC_SENDTO, HTTP_DIR_SEND, ARGS_BUF)
+DATA_PROGS(sendmsg, HTTP_SC_SENDMSG, HTTP_DIR_SEND, ARGS_MSGHDR)
+/* sendfile carries a body from a file: counted, never captured */
+DATA_PROGS(sendfile64, HTTP_SC_SENDFILE, HTTP_DIR_SEND, ARGS_NONE)
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)

@@ -37,7 +37,7 @@ const KERNEL_PROGRAMS: Record<'fentry' | 'kprobe', RegExp> = {
 };
 /** the syscall programs the kernel path replaces (accept/connect/exec stay) */
 const SYSCALL_DATA = /^tracepoint__syscalls__sys_(?:enter|exit)_(?:read|readv|recvfrom|recvmsg|write|writev|sendto|sendmsg|sendfile64|close)$/;
-/** receive entries, not needed where the arguments are read at exit (recv_args_at_exit) */
+/** receive entries, not needed where the arguments are read at exit (args_at_exit) */
 const RECV_ENTRY = /^tracepoint__syscalls__sys_enter_(?:read|readv|recvfrom|recvmsg)$/;
 /** a map of the path not taken, kept small */
 const UNUSED_MAP_ENTRIES = 1024;
@@ -75,8 +75,8 @@ export class EbpfHttpReceiver implements Component {
   private features: FeatureReport | undefined;
   /** the data path in use (after start) */
   dataPath: DataPath | undefined;
-  /** receives read their arguments at exit (Linux 5.15+), not at entry */
-  recvArgsAtExit = false;
+  /** syscalls' arguments read at exit (Linux 5.15+), not kept from entry in a map */
+  argsAtExit = false;
   private timer: NodeJS.Timeout | undefined;
   private pushing: Promise<void> | undefined;
   private readonly tracker: HttpTracker;
@@ -155,7 +155,7 @@ export class EbpfHttpReceiver implements Component {
     }
     this.log.info('ebpf_http attached', {
       attach: choice.chosen,
-      receive_args: choice.chosen === 'tracepoint' ? (this.recvArgsAtExit ? 'exit' : 'entry') : undefined,
+      syscall_args: choice.chosen === 'tracepoint' ? (this.argsAtExit ? 'exit' : 'entry') : undefined,
       not_taken: choice.failures.map((f) => `${f.name}: ${f.reason}`).join('; ') || undefined,
       programs: obj.programs().filter((p) => p.autoload && !isUprobe(p.name)).length,
       skipped: skipped.join(',') || undefined,
@@ -176,22 +176,22 @@ export class EbpfHttpReceiver implements Component {
     try {
       return this.openWith(path, true);
     } catch (e) {
-      // before Linux 5.15 (no bpf_task_pt_regs) receives keep their arguments from entry
+      // before Linux 5.15 (no bpf_task_pt_regs) syscalls keep their arguments from entry in a map
       this.log.debug('ebpf_http: receive arguments at exit refused, reading them at entry', { error: errorMessage(e) });
       return this.openWith(path, false);
     }
   }
 
-  private openWith(path: DataPath, recvArgsAtExit: boolean): { obj: BpfObject; skipped: string[] } {
+  private openWith(path: DataPath, argsAtExit: boolean): { obj: BpfObject; skipped: string[] } {
     const obj = new BpfObject(bpfObjectPath(HTTP_OBJECT));
     try {
       const skipped = this.configure(obj, this.tlsWanted, path);
-      obj.setGlobalBool('recv_args_at_exit', recvArgsAtExit);
-      if (recvArgsAtExit) for (const p of obj.programs()) if (RECV_ENTRY.test(p.name)) obj.setAutoload(p.name, false);
+      obj.setGlobalBool('args_at_exit', argsAtExit);
+      if (argsAtExit) for (const p of obj.programs()) if (RECV_ENTRY.test(p.name)) obj.setAutoload(p.name, false);
       obj.load();
       this.reader = obj.openRingBuffer('events', (batch) => this.onBatch(batch), { pollTimeoutMs: 50 });
       for (const p of obj.programs()) if (p.autoload && !isUprobe(p.name)) obj.attach(p.name);
-      this.recvArgsAtExit = recvArgsAtExit;
+      this.argsAtExit = argsAtExit;
       return { obj, skipped };
     } catch (e) {
       obj.close();

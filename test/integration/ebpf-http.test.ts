@@ -254,14 +254,14 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
       assert.equal(h.receiver.dataPath, expected);
       const line = h.logger.lines.find((l) => l.includes('ebpf_http attached'));
       assert.ok(line);
-      const logged = JSON.parse(line) as { attach: string; not_taken?: string; receive_args?: string };
+      const logged = JSON.parse(line) as { attach: string; not_taken?: string; syscall_args?: string };
       assert.equal(logged.attach, expected);
       if (expected === 'tracepoint') {
-        // bpf_task_pt_regs (5.15+): receives need no entry program
+        // bpf_task_pt_regs (5.15+): syscall arguments read at exit, no in-flight map
         const [major = 0, minor = 0] = report.kernel.release.split('.').map(Number);
         const modern = major > 5 || (major === 5 && minor >= 15);
-        assert.equal(logged.receive_args, modern ? 'exit' : 'entry');
-        assert.equal(h.receiver.recvArgsAtExit, modern);
+        assert.equal(logged.syscall_args, modern ? 'exit' : 'entry');
+        assert.equal(h.receiver.argsAtExit, modern);
       }
       for (const k of ['fentry', 'kprobe'] as const) {
         if (k === expected) break;
@@ -314,6 +314,26 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
         assert.equal(server().filter((s) => iattr(s.span, 'http.response.status_code') === 404).length, 5);
         assert.ok(server().every((s) => sattr(s.span, 'client.address') === '127.0.0.1' && duration(s.span) > 0));
       });
+    }
+  });
+
+  it('each CLIENT span encloses its SERVER span: a request starts when its first byte is handed to the kernel', async function () {
+    const h = await receiver({ ports: [nginx.port] });
+    const urls = Array.from({ length: 40 }, (_, i) => `http://127.0.0.1:${nginx.port}/users/${1000 + i}`);
+    await run('curl', ['-s', ...urls.flatMap((u) => ['-o', '/dev/null', u])]);
+    const of = (kind: SpanKind): Map<string, Span> => new Map(h.spans.filter((s) => s.span.kind === kind).map((s) => [sattr(s.span, 'url.path') ?? '', s.span]));
+    await until(h, () => of(SpanKind.SERVER).size >= 40 && of(SpanKind.CLIENT).size >= 40);
+    const server = of(SpanKind.SERVER);
+    const client = of(SpanKind.CLIENT);
+    assert.equal(server.size, 40);
+    assert.equal(client.size, 40);
+    const ns = (v: Span['startTimeUnixNano']): bigint => BigInt(v?.toString() ?? '0');
+    for (const [path, sv] of server) {
+      const cl = client.get(path);
+      assert.ok(cl, path);
+      // curl's send starts before nginx's read returns; nginx's last send starts before curl's read returns
+      assert.ok(ns(cl.startTimeUnixNano) <= ns(sv.startTimeUnixNano), `${path}: client starts first`);
+      assert.ok(ns(cl.endTimeUnixNano) >= ns(sv.endTimeUnixNano), `${path}: client ends last`);
     }
   });
 
