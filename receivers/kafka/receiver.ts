@@ -96,7 +96,12 @@ export class KafkaReceiver implements Component {
           group_id: j.groupId, member_id: j.memberId, leader: j.isLeader,
           partitions: Object.entries(j.assignment).map(([t, ps]) => `${t}:${[...ps].sort((a, b) => a - b).join(',')}`).join(';'),
         }),
-        onCrash: (err, restarting) => this.warn('crash', 'kafka consumer failed', { error: errorMessage(err), restarting }),
+        onCrash: (err, restarting) => {
+          this.warn('crash', 'kafka consumer failed', { error: errorMessage(err), restarting });
+          // The client restarts itself only after errors it deems retriable; a gateway must not
+          // silently stop reading, so after any other one we join again with a new consumer.
+          if (!restarting) this.rejoin(client, consumer);
+        },
       });
       this.consumer = consumer;
       try {
@@ -110,6 +115,17 @@ export class KafkaReceiver implements Component {
         delay = Math.min(delay * 2, JOIN_RETRY_MAX_MS);
       }
     }
+  }
+
+  private rejoin(client: KafkaClient, crashed: KafkaConsumer): void {
+    if (this.abort.signal.aborted || this.consumer !== crashed) return;
+    const previous = this.loop;
+    this.loop = (async () => {
+      await previous;
+      await crashed.stop();
+      await sleep(JOIN_RETRY_MIN_MS, this.abort.signal);
+      if (!this.abort.signal.aborted) await this.join(client);
+    })();
   }
 
   /** One partition's fetched messages: into the pipeline in order, offsets committed as accepted. */

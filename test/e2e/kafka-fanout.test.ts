@@ -87,12 +87,13 @@ function owned(g: SondeProcess): number[] | undefined {
 
 /** Both members joined the same generation: their partitions are disjoint and cover the topic. */
 async function groupStable(gateways: SondeProcess[]): Promise<void> {
+  const joins = (): string => gateways.map((g, i) => `gateway ${i}:\n${g.stderr().split('\n').filter((l) => /kafka|group/i.test(l)).join('\n')}`).join('\n');
   await waitFor(() => {
     const sets = gateways.map(owned);
     if (sets.some((s) => s === undefined || s.length === 0)) return false;
     const all = sets.flatMap((s) => s!).sort();
     return JSON.stringify(all) === JSON.stringify(PARTITIONS);
-  }, 60_000, 'both gateways to own disjoint partitions covering the topic');
+  }, 60_000, 'both gateways to own disjoint partitions covering the topic').catch((err: Error) => { throw new Error(`${err.message}\n${joins()}`); });
 }
 
 describe('e2e: agent -> kafka (mock cluster) -> two gateways in one group', function () {
