@@ -3,7 +3,10 @@
 // counted when bytes are missing; routes, query redaction, traceparent, container ids.
 import * as assert from 'node:assert/strict';
 
+import { readConfig } from '../../pipeline/config/schema';
+import { configSchema } from '../../receivers/ebpf_http/config';
 import { containerIdFromCgroup } from '../../receivers/ebpf_http/container';
+import { commandLine } from '../../receivers/ebpf_http/spans';
 import { parseHead } from '../../receivers/ebpf_http/http1';
 import { CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
 import { parseTraceparent, redactQuery, routeOf, splitTarget } from '../../receivers/ebpf_http/route';
@@ -177,5 +180,26 @@ describe('ebpf_http heads, routes, query, traceparent', function () {
     assert.equal(containerIdFromCgroup(`0::/kubepods.slice/kubepods-pod1.slice/cri-containerd-${id}.scope\n`), id);
     assert.equal(containerIdFromCgroup(`0::/system.slice/docker-${id}.scope\n`), id);
     assert.equal(containerIdFromCgroup('0::/user.slice/user-0.slice/session-1.scope\n'), undefined);
+  });
+
+  it('config: attach and resource_attributes.process.command_line, defaults and errors', function () {
+    const read = (raw: unknown) => readConfig(configSchema, raw);
+    const d = read({});
+    assert.equal(d.value.attach, 'auto');
+    assert.equal(d.value.resource_attributes['process.command_line'].enabled, false);
+    const on = read({ attach: 'tracepoint', resource_attributes: { 'process.command_line': { enabled: true } } });
+    assert.deepEqual(on.issues, []);
+    assert.equal(on.value.attach, 'tracepoint');
+    assert.equal(on.value.resource_attributes['process.command_line'].enabled, true);
+    const bad = read({ attach: 'kprob', resource_attributes: { 'process.command_lines': { enabled: true } } });
+    assert.deepEqual(bad.issues.map((i) => [i.path.join('.'), i.message]).sort(), [
+      ['attach', 'expected one of auto, fentry, kprobe, tracepoint, got "kprob" (did you mean "kprobe"?)'],
+      ['resource_attributes.process.command_lines', 'unknown key "process.command_lines" (did you mean "process.command_line"?)'],
+    ]);
+  });
+
+  it('process.command_line: /proc/<pid>/cmdline, arguments joined by spaces', function () {
+    assert.equal(commandLine(process.pid), [process.execPath, ...process.execArgv, ...process.argv.slice(1)].join(' '));
+    assert.equal(commandLine(2 ** 22 + 1), undefined, 'no such process');
   });
 });
