@@ -177,7 +177,7 @@ export class EbpfHttpReceiver implements Component {
       return this.openWith(path, true);
     } catch (e) {
       // before Linux 5.15 (no bpf_task_pt_regs) syscalls keep their arguments from entry in a map
-      this.log.debug('ebpf_http: receive arguments at exit refused, reading them at entry', { error: errorMessage(e) });
+      this.log.debug('ebpf_http: syscall arguments at exit refused, keeping them from entry', { error: errorMessage(e) });
       return this.openWith(path, false);
     }
   }
