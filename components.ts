@@ -2,8 +2,12 @@
 import { forwardConnectorFactory } from './connectors/forward';
 import { debugExporterFactory } from './exporters/debug';
 import { fileExporterFactory } from './exporters/file';
+import { kafkaExporterFactory } from './exporters/kafka';
+import { jaegerExporterFactory } from './exporters/jaeger';
 import { otlpExporterFactory } from './exporters/otlp';
 import { otlpHttpExporterFactory } from './exporters/otlphttp';
+import { prometheusExporterFactory } from './exporters/prometheus';
+import { prometheusRemoteWriteExporterFactory } from './exporters/prometheusremotewrite';
 import { fileStorageExtensionFactory } from './extensions/file_storage';
 import { healthCheckExtensionFactory } from './extensions/health_check';
 import { pprofExtensionFactory } from './extensions/pprof';
@@ -13,6 +17,7 @@ import { Registry } from './pipeline/registry';
 import { batchProcessorFactory } from './processors/batch';
 import { memoryLimiterProcessorFactory } from './processors/memory_limiter';
 import { ebpfHttpReceiverFactory } from './receivers/ebpf_http';
+import { kafkaReceiverFactory } from './receivers/kafka';
 import { kprobeReceiverFactory } from './receivers/kprobe';
 import { otlpReceiverFactory } from './receivers/otlp';
 import { tracepointReceiverFactory } from './receivers/tracepoint';
@@ -25,6 +30,7 @@ export const factories: readonly Factory[] = [
   tracepointReceiverFactory,
   kprobeReceiverFactory,
   uprobeReceiverFactory,
+  kafkaReceiverFactory,
   // processors
   memoryLimiterProcessorFactory,
   batchProcessorFactory,
@@ -33,6 +39,10 @@ export const factories: readonly Factory[] = [
   otlpHttpExporterFactory,
   debugExporterFactory,
   fileExporterFactory,
+  kafkaExporterFactory,
+  jaegerExporterFactory,
+  prometheusRemoteWriteExporterFactory,
+  prometheusExporterFactory,
   // connectors
   forwardConnectorFactory,
   // extensions

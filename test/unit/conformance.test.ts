@@ -29,6 +29,8 @@ const MINIMAL: Record<string, unknown> = {
   ebpf_http: { ports: [1] },
   kprobe: { function: 'vfs_write' },
   uprobe: { library: 'libc.so.6', symbol: 'getppid', pid: process.pid },
+  prometheusremotewrite: { endpoint: 'http://127.0.0.1:1/api/v1/write' },
+  prometheus_exporter: { endpoint: '127.0.0.1:0' },
 };
 
 /** Receivers that need a kernel feature: the feature probe says whether this kernel has it. */
