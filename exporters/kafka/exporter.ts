@@ -65,8 +65,7 @@ export function kafkaExporter(settings: Settings, config: KafkaExporterConfig, s
     const { messages, oversize } = toMessages(signal, data, encodingFor(config, signal), config.producer.max_message_bytes, keying);
     if (messages.length > 0) await producer.send(topic, messages);
     if (oversize === 0) return { rejected: 0, message: '' };
-    settings.telemetry.count('kafka_oversize_items', oversize, { signal });
-    return { rejected: oversize, message: `${oversize} ${signal} items each larger than producer.max_message_bytes (${config.producer.max_message_bytes}) were not sent` };
+    return { rejected: oversize, reason: 'oversize', message: `${oversize} ${signal} items each larger than producer.max_message_bytes (${config.producer.max_message_bytes}) were not sent` };
   };
   return new ExporterHelper(settings, signals, push, {
     queue: config.sending_queue,

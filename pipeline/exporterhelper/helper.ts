@@ -25,8 +25,12 @@ import { PersistentQueue } from './persistent-queue';
 import { realClock, withRetry, withTimeout, type AttemptOutcome, type Clock, type GiveUpReason } from './retry';
 import { isStorageExtension } from './storage';
 
-/** What the backend said about an accepted batch (OTLP partial success). */
-export interface PushResult { rejected: number; message: string }
+/**
+ * What the backend said about an accepted batch (OTLP partial success). `reason` labels the
+ * rejected items' drop when the exporter knows better than the default `rejected_by_backend`
+ * (e.g. `oversize`: an item too large to send at all).
+ */
+export interface PushResult { rejected: number; message: string; reason?: string }
 
 /** One attempt to send one batch; rejects with PermanentError or anything retryable. */
 export type PushFunc = <S extends Signal>(signal: S, data: SignalData[S]) => Promise<PushResult | void>;
@@ -163,8 +167,9 @@ export class ExporterHelper implements Component {
     const rejected = Math.min(result?.rejected ?? 0, items);
     this.settings.telemetry.sent(signal, items - rejected);
     if (rejected > 0) {
-      this.settings.telemetry.dropped(signal, rejected, 'rejected_by_backend');
-      this.failures.note(signal, 'rejected_by_backend', rejected, result?.message ?? '');
+      const reason = result?.reason ?? 'rejected_by_backend';
+      this.settings.telemetry.dropped(signal, rejected, reason);
+      this.failures.note(signal, reason, rejected, result?.message ?? '');
     } else if (result?.message) {
       this.failures.note(signal, 'accepted_with_warning', 0, result.message);
     }
