@@ -1,5 +1,6 @@
 // The otlp (gRPC) exporter's config: the Collector's names and defaults.
 import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
+import { target } from '../../pipeline/otlp/grpc-transport';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
 import { queueSchema, retrySchema, validateQueue } from '../../pipeline/exporterhelper';
 
@@ -25,18 +26,6 @@ export const configSchema = s.object({
 });
 
 export type OtlpExporterConfig = Infer<typeof configSchema>;
-
-/** Where to connect and whether over TLS, from `endpoint` and `tls.insecure`. */
-export interface Target { address: string; secure: boolean }
-
-export function target(config: OtlpExporterConfig): Target | string {
-  const m = /^(?:(https?):\/\/)?([^/]+?)\/?$/.exec(config.endpoint.trim());
-  if (!m || !/^(?:\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(m[2]!)) {
-    return `expected host:port (optionally with http:// or https://), got "${config.endpoint}"`;
-  }
-  const secure = m[1] === 'https' ? true : m[1] === 'http' ? false : !config.tls.insecure;
-  return { address: m[2]!, secure };
-}
 
 export function validate(config: OtlpExporterConfig): ConfigIssue[] {
   if (!config.endpoint) return [error([], 'requires a non-empty "endpoint"')];

@@ -1,8 +1,8 @@
 // The otlp exporter factory: OTLP over gRPC to any OTLP backend (Tempo, a Collector, Sonde).
 import { exporterFactory } from '../../pipeline/component';
+import { GrpcTransport } from '../../pipeline/otlp/grpc-transport';
 import { otlpExporter } from '../../pipeline/otlp/transport-exporter';
 import { configSchema, validate, type OtlpExporterConfig } from './config';
-import { GrpcTransport } from './transport';
 
 export const otlpExporterFactory = exporterFactory<OtlpExporterConfig>({
   kind: 'exporter',

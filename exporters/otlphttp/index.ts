@@ -1,8 +1,8 @@
 // The otlphttp exporter factory: OTLP over HTTP (protobuf or JSON) to any OTLP backend.
 import { exporterFactory } from '../../pipeline/component';
+import { OtlpHttpTransport } from '../../pipeline/otlp/http-transport';
 import { otlpExporter } from '../../pipeline/otlp/transport-exporter';
-import { configSchema, validate, type OtlpHttpExporterConfig } from './config';
-import { HttpTransport } from './transport';
+import { configSchema, signalUrl, validate, type OtlpHttpExporterConfig } from './config';
 
 export const otlpHttpExporterFactory = exporterFactory<OtlpHttpExporterConfig>({
   kind: 'exporter',
@@ -12,6 +12,8 @@ export const otlpHttpExporterFactory = exporterFactory<OtlpHttpExporterConfig>({
   signals: { traces: 'beta', metrics: 'beta', logs: 'beta' },
   config: configSchema,
   validate,
-  create: (settings, config, signals) =>
-    otlpExporter(settings, signals, new HttpTransport(settings, config, signals), config),
+  create: (settings, config, signals) => {
+    const urls = Object.fromEntries(signals.map((signal) => [signal, signalUrl(config, signal)]));
+    return otlpExporter(settings, signals, new OtlpHttpTransport(settings, config, urls), config);
+  },
 });

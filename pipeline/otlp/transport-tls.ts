@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { SecureVersion } from 'node:tls';
 import { error, s, type ConfigIssue, type Infer, type Path } from '../config/schema';
+import { errorMessage, PermanentError } from '../errors';
 
 const VERSIONS = ['1.0', '1.1', '1.2', '1.3'] as const;
 const NODE_VERSION: Record<(typeof VERSIONS)[number], SecureVersion> = { '1.0': 'TLSv1', '1.1': 'TLSv1.1', '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' };
@@ -55,7 +56,7 @@ export function hasServerCert(tls: ServerTlsConfig): boolean {
   return !!(tls.cert_file || tls.cert_pem);
 }
 
-/** What node:tls and grpc-js both take. */
+/** What node:tls and grpc-js both take; a key is present only when set. */
 export interface TlsMaterial {
   ca?: Buffer;
   cert?: Buffer;
@@ -84,6 +85,15 @@ export async function loadTls(tls: Common): Promise<TlsMaterial> {
   if (key) out.key = key;
   if (tls.max_version) out.maxVersion = NODE_VERSION[tls.max_version];
   return out;
+}
+
+/** A client's material; a file that cannot be read fails start for good, naming the component. */
+export async function loadClientTls(id: string, tls: ClientTlsConfig): Promise<TlsMaterial> {
+  try {
+    return await loadTls(tls);
+  } catch (err) {
+    throw new PermanentError(`${id}: tls: ${errorMessage(err)}`, { cause: err });
+  }
 }
 
 /** Server material plus the client CA that turns on mutual TLS. */

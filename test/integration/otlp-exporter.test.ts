@@ -20,7 +20,7 @@ import { otlpGrpcRawServices, type ExportResponse } from '../../pipeline/otlp/gr
 import { countItems, type LogsData, type MetricsData, type Signal, type SignalData, type TracesData } from '../../pipeline/pdata';
 import { otlpExporterFactory } from '../../exporters/otlp';
 import { otlpHttpExporterFactory } from '../../exporters/otlphttp';
-import { retryAfter } from '../../exporters/otlphttp/transport';
+import { retryAfter } from '../../pipeline/otlp/http-transport';
 import { otlpReceiverFactory } from '../../receivers/otlp';
 import type { OtlpReceiver } from '../../receivers/otlp/receiver';
 import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';

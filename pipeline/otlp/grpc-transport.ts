@@ -1,15 +1,38 @@
 // One OTLP/gRPC Export call per batch on a grpc-js channel, and the OTLP spec's classification of
 // the answer: retryable codes become RetryableError (with RetryInfo's delay), others permanent.
+// The otlp exporter and the jaeger exporter's otlp_grpc protocol both send through this.
 import * as grpc from '@grpc/grpc-js';
 import { createSecureContext } from 'node:tls';
-import type { Settings } from '../../pipeline/component';
-import { errorMessage, PermanentError, RetryableError } from '../../pipeline/errors';
-import { codecs, decodeStatus } from '../../pipeline/otlp/codec';
-import { otlpGrpcRawServices, type ExportResponse } from '../../pipeline/otlp/grpc';
-import type { PartialSuccess, Transport } from '../../pipeline/otlp/transport-exporter';
-import { loadTls } from '../../pipeline/otlp/transport-tls';
-import type { Signal, SignalData } from '../../pipeline/pdata';
-import { target, type OtlpExporterConfig } from './config';
+import type { Settings } from '../component';
+import { errorMessage, PermanentError, RetryableError } from '../errors';
+import type { Signal, SignalData } from '../pdata';
+import { codecs, decodeStatus } from './codec';
+import { otlpGrpcRawServices, type ExportResponse } from './grpc';
+import type { PartialSuccess, Transport } from './transport-exporter';
+import { loadClientTls, type ClientTlsConfig } from './transport-tls';
+
+/** The config keys a gRPC sender reads (the Collector's configgrpc names). */
+export interface GrpcClientConfig {
+  /** host:port; an http:// prefix means plaintext, https:// means TLS. */
+  endpoint: string;
+  headers: Record<string, string>;
+  tls: ClientTlsConfig;
+  compression: 'gzip' | 'none';
+  /** Milliseconds: each call's deadline. */
+  timeout: number;
+}
+
+/** Where to connect and whether over TLS, from `endpoint` and `tls.insecure`. */
+export interface Target { address: string; secure: boolean }
+
+export function target(config: { endpoint: string; tls: { insecure: boolean } }): Target | string {
+  const m = /^(?:(https?):\/\/)?([^/]+?)\/?$/.exec(config.endpoint.trim());
+  if (!m || !/^(?:\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(m[2]!)) {
+    return `expected host:port (optionally with http:// or https://), got "${config.endpoint}"`;
+  }
+  const secure = m[1] === 'https' ? true : m[1] === 'http' ? false : !config.tls.insecure;
+  return { address: m[2]!, secure };
+}
 
 /** Retryable per the OTLP spec; RESOURCE_EXHAUSTED only when the server sent RetryInfo. */
 const RETRYABLE = new Set([
@@ -24,7 +47,7 @@ export class GrpcTransport implements Transport {
   private client: grpc.Client | undefined;
   private readonly metadata = new grpc.Metadata();
 
-  constructor(private readonly settings: Settings, private readonly config: OtlpExporterConfig) {}
+  constructor(private readonly settings: Settings, private readonly config: GrpcClientConfig) {}
 
   async start(): Promise<void> {
     const t = target(this.config);
@@ -55,13 +78,7 @@ export class GrpcTransport implements Transport {
   }
 
   private async credentials(): Promise<grpc.ChannelCredentials> {
-    const tls = await loadTls(this.config.tls);
-    const context = createSecureContext({
-      ...(tls.ca ? { ca: tls.ca } : {}),
-      ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
-      minVersion: tls.minVersion,
-      ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
-    });
+    const context = createSecureContext(await loadClientTls(this.settings.id, this.config.tls));
     const skip = this.config.tls.insecure_skip_verify;
     return grpc.credentials.createFromSecureContext(context, skip ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {});
   }
