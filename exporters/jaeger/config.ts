@@ -3,6 +3,7 @@
 // sending_queue and retry_on_failure; `protocol` picks the wire format.
 import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/schema';
 import { queueSchema, retrySchema, validateQueue } from '../../pipeline/exporterhelper';
+import { target } from '../../pipeline/otlp/grpc-transport';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
 
 export const PROTOCOLS = ['thrift_http', 'otlp_grpc', 'otlp_http'] as const;
@@ -83,20 +84,10 @@ export function postUrl(config: JaegerExporterConfig): URL | string {
   return u;
 }
 
-/** Where otlp_grpc connects and whether over TLS (the otlp exporter's rules). */
-export function grpcTarget(config: JaegerExporterConfig): { address: string; secure: boolean } | string {
-  const endpoint = endpointOf(config);
-  const m = /^(?:(https?):\/\/)?([^/]+?)\/?$/.exec(endpoint);
-  if (!m || !/^(?:\[[^\]]+\]|[^:[\]]+):\d{1,5}$/.test(m[2]!)) {
-    return `expected host:port (optionally with http:// or https://), got "${endpoint}"`;
-  }
-  const secure = m[1] === 'https' ? true : m[1] === 'http' ? false : !config.tls.insecure;
-  return { address: m[2]!, secure };
-}
-
 export function validate(config: JaegerExporterConfig): ConfigIssue[] {
   const issues: ConfigIssue[] = [...validateTls(config.tls, ['tls']), ...validateQueue(config.sending_queue, ['sending_queue'])];
-  const where = config.protocol === 'otlp_grpc' ? grpcTarget(config) : postUrl(config);
+  // otlp_grpc: the otlp exporter's host:port rules.
+  const where = config.protocol === 'otlp_grpc' ? target({ endpoint: endpointOf(config), tls: config.tls }) : postUrl(config);
   if (typeof where === 'string') issues.push(error(config.endpoint ? ['endpoint'] : [], where));
   return issues;
 }
