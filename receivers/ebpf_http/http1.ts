@@ -2,8 +2,6 @@
 // few headers spans need. Everything else (Authorization, Cookie, Set-Cookie, any other header) is
 // skipped while scanning and never stored.
 
-const METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'CONNECT', 'TRACE']);
-
 /** The headers kept; their values are all a span or the body framing needs. */
 export interface KeptHeaders {
   host?: string;
@@ -111,12 +109,48 @@ function wantedName(b: Buffer, pos: number, len: number): string | undefined {
   }
 }
 
-/** Index of the "\r\n" at or after `from` (its \r), or -1. */
+/** Index of the "\r\n" at or after `from` (its \r), or -1. A byte loop: heads are short and a
+ * native indexOf call per line costs more than the scan. */
 function crlf(b: Buffer, from: number): number {
-  for (let i = b.indexOf(0x0a, from); i >= 0; i = b.indexOf(0x0a, i + 1)) {
-    if (i > from && b[i - 1] === 0x0d) return i - 1;
+  const n = b.length - 1;
+  for (let i = from; i < n; i++) {
+    if (b[i] === 0x0d && b[i + 1] === 0x0a) return i;
   }
   return -1;
+}
+
+/** The method of a request line starting at `from`, as a constant string, or undefined. */
+function methodAt(b: Buffer, from: number, end: number): string | undefined {
+  let sp = -1;
+  const max = Math.min(end, from + 8);
+  for (let i = from; i < max; i++) {
+    if (b[i] === 0x20) { sp = i; break; }
+  }
+  switch (sp - from) {
+    case 3: return startsWith(b, from, 'GET') ? 'GET' : startsWith(b, from, 'PUT') ? 'PUT' : undefined;
+    case 4: return startsWith(b, from, 'POST') ? 'POST' : startsWith(b, from, 'HEAD') ? 'HEAD' : undefined;
+    case 5: return startsWith(b, from, 'PATCH') ? 'PATCH' : startsWith(b, from, 'TRACE') ? 'TRACE' : undefined;
+    case 6: return startsWith(b, from, 'DELETE') ? 'DELETE' : undefined;
+    case 7: return startsWith(b, from, 'OPTIONS') ? 'OPTIONS' : startsWith(b, from, 'CONNECT') ? 'CONNECT' : undefined;
+    default: return undefined;
+  }
+}
+
+/** "METHOD SP target SP HTTP/1.x" on b[from, eol), on bytes: one string (the target) per request. */
+function requestLine(b: Buffer, from: number, eol: number, headers: KeptHeaders): RequestHead | undefined {
+  const method = methodAt(b, from, eol);
+  if (method === undefined) return undefined;
+  const t0 = from + method.length + 1;
+  // " HTTP/1.x" closes the line; the target between holds no whitespace (JavaScript's \s in latin1)
+  const vAt = eol - 9;
+  if (vAt <= t0 || b[vAt] !== 0x20 || !startsWith(b, vAt + 1, 'HTTP/1.')) return undefined;
+  const minor = b[eol - 1];
+  if (minor !== 0x30 && minor !== 0x31) return undefined;
+  for (let i = t0; i < vAt; i++) {
+    const c = b[i] as number;
+    if (c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0) return undefined;
+  }
+  return { type: 'request', method, target: b.toString('latin1', t0, vAt), version: minor === 0x31 ? '1.1' : '1.0', headers };
 }
 
 /**
@@ -136,10 +170,9 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
     if (eol - from > 12 && b[from + 12] !== 0x20) return undefined;
     head = { type: 'response', version: v === 0x31 ? '1.1' : '1.0', status: d(0) * 100 + d(1) * 10 + d(2), headers };
   } else {
-    const line = b.toString('latin1', from, eol);
-    const m = /^([A-Z]{3,7}) (\S+) HTTP\/(1\.[01])$/.exec(line);
-    if (!m || !METHODS.has(m[1] as string)) return undefined;
-    head = { type: 'request', method: m[1] as string, target: m[2] as string, version: m[3] as string, headers };
+    const req = requestLine(b, from, eol, headers);
+    if (!req) return undefined;
+    head = req;
   }
   // headers: name ':' value CRLF ... CRLF CRLF; only the wanted names are decoded
   let pos = eol + 2;
@@ -150,8 +183,12 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
       head.headLength = end + 2 - from;
       break;
     }
-    const colon = b.indexOf(0x3a, pos);
-    if (colon > pos && colon < end && colon - pos <= 32) {
+    let colon = -1;
+    const limit = Math.min(end, pos + 33);
+    for (let i = pos; i < limit; i++) {
+      if (b[i] === 0x3a) { colon = i; break; }
+    }
+    if (colon > pos) {
       const name = wantedName(b, pos, colon - pos);
       if (name !== undefined) keep(headers, name, b.toString('latin1', colon + 1, end).trim());
     }

@@ -11,17 +11,78 @@ import { SpanKind, StatusCode, type KeyValue, type ResourceSpans, type Span, typ
 import { containerId } from './container';
 import { redactQuery, routeOf, parseTraceparent, splitTarget } from './route';
 import { Role } from './record';
-import type { Exchange } from './tracker';
+import type { ConnInfo, Exchange } from './tracker';
 
 const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
+const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: v } });
+
+/**
+ * Attribute values that repeat from span to span (constants, a connection's addresses, a
+ * route, a status code, a Host or User-Agent value) are built once and shared by the spans
+ * that carry them: most of a span's objects are then not allocated (nor collected) per span.
+ * Shared objects are frozen, so a consumer that would change one in place (rather than declare
+ * mutatesData and get its own copy) fails loudly instead of changing other spans.
+ */
+const shared = (kv: KeyValue): KeyValue => {
+  Object.freeze(kv.value);
+  return Object.freeze(kv);
+};
+const sstr = (key: string, v: string): KeyValue => shared(str(key, v));
+const sint = (key: string, v: number): KeyValue => shared(int(key, v));
+
+const PROTOCOL_NAME = sstr('network.protocol.name', 'http');
+const TRANSPORT = sstr('network.transport', 'tcp');
+const SCHEME_HTTP = sstr('url.scheme', 'http');
+const SCHEME_HTTPS = sstr('url.scheme', 'https');
+const VERSION_11 = sstr('network.protocol.version', '1.1');
+const VERSION_10 = sstr('network.protocol.version', '1.0');
+
+/** Values kept per cache before it starts over (paths, Host and User-Agent values). */
+const MAX_CACHED = 4096;
+
+/** A bounded string -> value cache: cleared when full (the same few values come back). */
+class Cache<V> {
+  private readonly m = new Map<string, V>();
+
+  get(k: string, make: (k: string) => V): V {
+    let v = this.m.get(k);
+    if (v === undefined) {
+      v = make(k);
+      if (this.m.size >= MAX_CACHED) this.m.clear();
+      this.m.set(k, v);
+    }
+    return v;
+  }
+}
+
+/** The shared attributes of one request path (its route, and span names by method). */
+interface PathParts {
+  route: string;
+  path: KeyValue;
+  httpRoute: KeyValue;
+  /** method -> [http.request.method, span name] */
+  byMethod: Map<string, [KeyValue, string]>;
+}
+
+/** The shared attributes of one connection, rebuilt when its addresses change (TLS learning
+ * its socket). */
+interface ConnParts {
+  laddr: string;
+  raddr: string;
+  lport: number;
+  rport: number;
+  /** network.peer.*, network.local.* (and client.* on the server side) */
+  tuple: KeyValue[];
+  /** server.address/port from the socket, when no Host header names them */
+  server: KeyValue[];
+}
 
 const U32 = 0xffffffffn;
+const TWO32 = 4294967296;
 /** Epoch nanoseconds -> unsigned Long from its two halves (no decimal string round trip). */
 const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns >> 32n) & U32), true);
-
-/** Routes of recent paths: the same few paths come back on every request. Bounded. */
-const MAX_ROUTES = 4096;
-const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: v } });
+/** kernel times up to 2^53 ns (104 days of uptime) convert exactly through a double */
+const SAFE_NS = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids). */
 class IdSource {
@@ -72,61 +133,119 @@ function hostOnly(h: string): { host: string; port?: number } {
   return m[2] ? { host: m[1] as string, port: Number(m[2]) } : { host: m[1] as string };
 }
 
+/** A Host header's server.address (and server.port when it names one), shared. */
+function hostParts(h: string): KeyValue[] {
+  const { host, port } = hostOnly(h);
+  return port === undefined ? [sstr('server.address', host)] : [sstr('server.address', host), sint('server.port', port)];
+}
+
 export class SpanBuilder {
   private readonly ids = new IdSource();
   private readonly resources = new Map<number, KeyValue[]>();
   private readonly hostName = os.hostname();
-  private readonly routes = new Map<string, string>();
+  private readonly paths = new Cache<PathParts>();
+  private readonly hosts = new Cache<KeyValue[]>();
+  private readonly agents = new Cache<KeyValue>();
+  private readonly statuses = new Map<number, KeyValue>();
+  private readonly conns = new WeakMap<object, ConnParts>();
+  /** the clock offset last used, as two u32 halves */
+  private offset = -1n;
+  private offLo = 0;
+  private offHi = 0;
 
   constructor(
     private readonly clock: KernelClock,
     private readonly opts: SpanOptions,
   ) {}
 
+  /** A kernel time as an epoch-time Long: the offset's halves added with a carry, no BigInt
+   * arithmetic per span. */
+  private epoch(ktime: bigint): Long {
+    const off = this.clock.offsetNs();
+    if (ktime > SAFE_NS || off < 0n) return longOf(this.clock.toEpochNs(ktime));
+    if (off !== this.offset) {
+      this.offset = off;
+      this.offLo = Number(off & U32);
+      this.offHi = Number((off >> 32n) & U32);
+    }
+    const k = Number(ktime);
+    const kHi = Math.floor(k / TWO32);
+    let lo = k - kHi * TWO32 + this.offLo;
+    let hi = kHi + this.offHi;
+    if (lo >= TWO32) {
+      lo -= TWO32;
+      hi += 1;
+    }
+    return Long.fromBits(lo | 0, hi | 0, true);
+  }
+
+  private pathParts(path: string): PathParts {
+    return this.paths.get(path, (p) => {
+      const route = routeOf(p);
+      return { route, path: sstr('url.path', p), httpRoute: sstr('http.route', route), byMethod: new Map() };
+    });
+  }
+
+  private connParts(c: ConnInfo): ConnParts {
+    let parts = this.conns.get(c);
+    if (parts && parts.raddr === c.raddr && parts.laddr === c.laddr && parts.rport === c.rport && parts.lport === c.lport) return parts;
+    const server = c.role === Role.SERVER;
+    const tuple = [
+      sstr('network.peer.address', c.raddr), sint('network.peer.port', c.rport),
+      sstr('network.local.address', c.laddr), sint('network.local.port', c.lport),
+    ];
+    if (server) tuple.push(sstr('client.address', c.raddr), sint('client.port', c.rport));
+    parts = {
+      laddr: c.laddr, raddr: c.raddr, lport: c.lport, rport: c.rport, tuple,
+      server: server
+        ? [sstr('server.address', c.laddr), sint('server.port', c.lport)]
+        : [sstr('server.address', c.raddr), sint('server.port', c.rport)],
+    };
+    this.conns.set(c, parts);
+    return parts;
+  }
+
   span(x: Exchange): Span {
     const req = x.request;
     const res = x.response;
-    const server = x.conn.role === Role.SERVER;
+    const conn = x.conn;
+    const server = conn.role === Role.SERVER;
     const { path, query } = splitTarget(req.target);
-    let route = this.routes.get(path);
-    if (route === undefined) {
-      route = routeOf(path);
-      if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-      this.routes.set(path, route);
-    }
+    const pp = this.pathParts(path);
+    let byMethod = pp.byMethod.get(req.method);
+    if (!byMethod) pp.byMethod.set(req.method, (byMethod = [sstr('http.request.method', req.method), `${req.method} ${pp.route}`]));
+    let status = this.statuses.get(res.status);
+    if (!status) this.statuses.set(res.status, (status = sint('http.response.status_code', res.status)));
     const attrs: KeyValue[] = [
-      str('http.request.method', req.method),
-      str('url.path', path),
-      str('http.route', route),
-      int('http.response.status_code', res.status),
-      str('network.protocol.name', 'http'),
-      str('network.protocol.version', res.version),
-      str('network.transport', 'tcp'),
-      str('url.scheme', x.conn.tls ? 'https' : 'http'),
+      byMethod[0], pp.path, pp.httpRoute, status, PROTOCOL_NAME,
+      res.version === '1.1' ? VERSION_11 : res.version === '1.0' ? VERSION_10 : str('network.protocol.version', res.version),
+      TRANSPORT, conn.tls ? SCHEME_HTTPS : SCHEME_HTTP,
     ];
     // a TLS connection whose socket was never seen has no addresses: none rather than "::"
-    const tuple = !x.conn.noTuple;
-    if (tuple) attrs.push(str('network.peer.address', x.conn.raddr), int('network.peer.port', x.conn.rport));
+    const tuple = conn.noTuple ? undefined : this.connParts(conn);
+    if (tuple) for (const kv of tuple.tuple) attrs.push(kv);
     if (this.opts.captureQuery && query !== undefined && query !== '') attrs.push(str('url.query', redactQuery(query)));
-    const host = req.headers.host ? hostOnly(req.headers.host) : undefined;
-    const serverAddress = host?.host ?? (tuple ? (server ? x.conn.laddr : x.conn.raddr) : undefined);
-    const serverPort = host?.port ?? (tuple ? (server ? x.conn.lport : x.conn.rport) : undefined);
-    if (serverAddress !== undefined) attrs.push(str('server.address', serverAddress));
-    if (serverPort !== undefined) attrs.push(int('server.port', serverPort));
-    if (server && tuple) attrs.push(str('client.address', x.conn.raddr), int('client.port', x.conn.rport));
-    if (req.headers.userAgent) attrs.push(str('user_agent.original', req.headers.userAgent));
+    // server.address/port: the Host header's, else the socket's
+    const hostAttrs = req.headers.host ? this.hosts.get(req.headers.host, hostParts) : undefined;
+    if (hostAttrs && hostAttrs.length > 0) {
+      for (const kv of hostAttrs) attrs.push(kv);
+      if (hostAttrs.length === 1 && tuple) attrs.push(tuple.server[1] as KeyValue);
+    } else if (tuple) {
+      attrs.push(tuple.server[0] as KeyValue, tuple.server[1] as KeyValue);
+    }
+    if (req.headers.userAgent) attrs.push(this.agents.get(req.headers.userAgent, (v) => sstr('user_agent.original', v)));
     const error = res.status >= 500 || (!server && res.status >= 400);
     const span: Span = {
       traceId: this.ids.take(16),
       spanId: this.ids.take(8),
-      name: `${req.method} ${route}`,
+      name: byMethod[1],
       kind: server ? SpanKind.SERVER : SpanKind.CLIENT,
-      startTimeUnixNano: longOf(this.clock.toEpochNs(x.startNs)),
-      endTimeUnixNano: longOf(this.clock.toEpochNs(x.endNs > x.startNs ? x.endNs : x.startNs)),
+      startTimeUnixNano: this.epoch(x.startNs),
+      endTimeUnixNano: this.epoch(x.endNs > x.startNs ? x.endNs : x.startNs),
       attributes: attrs,
       events: [],
       links: [],
-      status: error ? { code: StatusCode.ERROR } : { code: StatusCode.UNSET },
+      status: { code: error ? StatusCode.ERROR : StatusCode.UNSET },
     };
     if (server) {
       const tp = parseTraceparent(req.headers.traceparent);
