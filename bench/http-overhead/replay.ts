@@ -6,12 +6,12 @@
 //                          tracking, spans) -> batch -> file (proto), TIMES times; prints the
 //                          CPU per request (user+sys of this process / requests) of each pass.
 // Run from dist/: node dist/bench/http-overhead/replay.js record /tmp/http.batches 5
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { BpfObject, type ReaderOptions, type RingBufferReader } from '../../native/index';
+import { BpfObject, enableStats, type ReaderOptions, type RingBufferReader } from '../../native/index';
 import type { Consumer } from '../../pipeline/component';
 import { readConfig } from '../../pipeline/config/schema';
 import type { TracesData } from '../../pipeline/pdata';
@@ -28,7 +28,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 5000);
 const WORKERS = 50;
 
 function receiverConfig(port: number, executables = ['nginx', 'hey']): EbpfHttpConfig {
-  const { value, issues } = readConfig(configSchema, { ports: [port], executables });
+  const extra = process.env.REPLAY_RECEIVER ? JSON.parse(process.env.REPLAY_RECEIVER) as Record<string, unknown> : {};
+  const { value, issues } = readConfig(configSchema, { ports: [port], executables, ...extra });
   if (issues.length > 0) throw new Error(JSON.stringify(issues));
   return value;
 }
@@ -50,18 +51,52 @@ async function record(file: string, seconds: number): Promise<void> {
   let spans = 0;
   const next: Consumer<TracesData> = { consume: async (d) => { for (const r of d.resourceSpans) for (const s of r.scopeSpans) spans += s.spans.length; } };
   const rx = new EbpfHttpReceiver(testSettings(new RecordingTelemetry(), 'ebpf_http', 'receiver'), receiverConfig(nginx.port), { traces: next });
+  const stats = enableStats();
+  let before = new Map<string, [number, number]>();
   try {
     await rx.start(testHost);
     await new Promise((r) => setTimeout(r, 1000));
+    before = progStats();
     await new Promise<void>((resolve, reject) => execFile('hey', ['-z', `${seconds}s`, '-c', String(WORKERS), '-q', String(RATE / WORKERS), `http://127.0.0.1:${nginx.port}/index.html`],
       { maxBuffer: 64 << 20 }, (err) => (err ? reject(err) : resolve())));
     await new Promise((r) => setTimeout(r, 500));
+    // each program's runs and mean run time over the hey window (every process's syscalls)
+    const names = new Map<string, string>();
+    try {
+      for (const p of JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as { id: number; name: string }[]) names.set(String(p.id), p.name);
+    } catch {
+      // no bpftool: ids only
+    }
+    for (const [id, [ns, runs]] of progStats()) {
+      const name = names.get(id) ?? id;
+      const [ns0, runs0] = before.get(id) ?? [0, 0];
+      if (runs > runs0) process.stdout.write(`${name.padEnd(20)} runs ${String(runs - runs0).padStart(8)}  mean ${((ns - ns0) / (runs - runs0)).toFixed(0)} ns\n`);
+    }
   } finally {
+    stats.close();
     await rx.shutdown();
     await nginx.stop();
     fs.closeSync(out);
   }
   process.stdout.write(`recorded ${fs.statSync(file).size} bytes, ${spans} spans\n`);
+}
+
+/** BPF programs this process holds: name -> [run_time_ns, run_cnt] (fdinfo). */
+function progStats(): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const fd of fs.readdirSync('/proc/self/fdinfo')) {
+    let info: string;
+    try {
+      info = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    const id = /^prog_id:\s+(\d+)/m.exec(info);
+    const ns = /^run_time_ns:\s+(\d+)/m.exec(info);
+    const cnt = /^run_cnt:\s+(\d+)/m.exec(info);
+    if (id && ns && cnt) out.set(id[1] as string, [Number(ns[1]), Number(cnt[1])]);
+  }
+  return out;
 }
 
 function batches(file: string): Buffer[] {

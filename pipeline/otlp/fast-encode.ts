@@ -305,6 +305,39 @@ function wAny(m: Msg): void {
   if (member(m, 'bytesValue', (v = m.bytesValue), D_BYTES)) { out[wp++] = 0x3a; wBytes(v); }
 }
 
+/** Where preEncodeKeyValue keeps a KeyValue's bytes (length prefix and body). */
+const ENCODED = Symbol('sonde.otlp.encodedKeyValue');
+type PreEncoded = { [ENCODED]?: Uint8Array };
+
+/**
+ * Freezes a KeyValue with a scalar value (and its AnyValue) and keeps its encoded bytes on it,
+ * so that every request carrying it copies them instead of encoding it again: for attributes a
+ * producer shares between many items (a receiver's constants, a connection's addresses). The
+ * bytes are what wKeyValue writes, so requests stay byte-identical. Values that nest (arrays,
+ * kvlists) are only frozen. Returns the same object.
+ */
+export function preEncodeKeyValue<T extends object>(kv: T): T {
+  const m = kv as unknown as Msg;
+  const value = m.value as Msg | null | undefined;
+  if (value != null) Object.freeze(value);
+  if (value == null || (value.arrayValue == null && value.kvlistValue == null)) {
+    const savedWp = wp;
+    const savedDepth = depth;
+    try {
+      depth = 1;
+      ensure(1 + HEADROOM);
+      const at = wp++;
+      wKeyValue(m);
+      endMsg(at, 1);
+      Object.defineProperty(kv, ENCODED, { value: Uint8Array.prototype.slice.call(out, at, wp), enumerable: false });
+    } finally {
+      wp = savedWp;
+      depth = savedDepth;
+    }
+  }
+  return Object.freeze(kv);
+}
+
 // Attributes are most of the data: their loop calls wKeyValue directly (the generic wList's
 // writer argument makes its call megamorphic), so V8 can inline.
 function wKvs(tag: number, list: unknown): void {
@@ -312,6 +345,13 @@ function wKvs(tag: number, list: unknown): void {
   const l = list as Msg[];
   for (let i = 0; i < l.length; i++) {
     out[wp++] = tag;
+    const pre = (l[i] as PreEncoded)[ENCODED];
+    if (pre !== undefined) {
+      ensure(pre.length + HEADROOM);
+      out.set(pre, wp);
+      wp += pre.length;
+      continue;
+    }
     if (++depth > MAX_DEPTH) throw new Error('max depth exceeded');
     ensure(1 + HEADROOM);
     const at = wp++;

@@ -112,11 +112,69 @@ function wantedName(b: Buffer, pos: number, len: number): string | undefined {
 /** Index of the "\r\n" at or after `from` (its \r), or -1. A byte loop: heads are short and a
  * native indexOf call per line costs more than the scan. */
 function crlf(b: Buffer, from: number): number {
-  const n = b.length - 1;
-  for (let i = from; i < n; i++) {
-    if (b[i] === 0x0d && b[i + 1] === 0x0a) return i;
+  const n = b.length;
+  for (let i = from + 1; i < n; i++) {
+    if (b[i] === 0x0a && b[i - 1] === 0x0d) return i - 1;
   }
   return -1;
+}
+
+/** Whitespace String.prototype.trim removes, among latin1 bytes. */
+const isTrimmed = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0;
+
+/** The last value decoded for a header (Host, User-Agent): the same bytes come back on every
+ * request of a client, and comparing them costs less than making the string again. */
+interface ValueCache { bytes: Buffer; value: string }
+
+function cachedValue(cache: ValueCache, b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  const prev = cache.bytes;
+  if (prev.length === n) {
+    let i = 0;
+    while (i < n && prev[i] === b[start + i]) i++;
+    if (i === n) return cache.value;
+  }
+  const value = b.toString('latin1', start, end);
+  if (n <= 256) {
+    cache.bytes = Buffer.from(b.subarray(start, end));
+    cache.value = value;
+  }
+  return value;
+}
+
+const hostCache: ValueCache = { bytes: Buffer.alloc(0), value: '' };
+const agentCache: ValueCache = { bytes: Buffer.alloc(0), value: '' };
+
+/** Keeps a wanted header whose trimmed value is b[start, end): the frequent forms (a plain
+ * Content-Length, "Connection: keep-alive" or "close", Host, User-Agent) without a regular
+ * expression, the others through keep(). */
+function keepBytes(h: KeptHeaders, name: string, b: Buffer, start: number, end: number): void {
+  switch (name) {
+    case 'content-length': {
+      const n = end - start;
+      if (n < 1 || n > 15) break;
+      let v = 0;
+      for (let i = start; i < end; i++) {
+        const d = (b[i] as number) - 0x30;
+        if (d < 0 || d > 9) return;
+        v = v * 10 + d;
+      }
+      h.contentLength = v;
+      return;
+    }
+    case 'connection':
+      if (end - start === 10 && nameIs(b, start, 'keep-alive')) { h.close = false; return; }
+      if (end - start === 5 && nameIs(b, start, 'close')) { h.close = true; return; }
+      break;
+    case 'host':
+      h.host = cachedValue(hostCache, b, start, Math.min(end, start + MAX_KEPT_VALUE));
+      return;
+    case 'user-agent':
+      h.userAgent = cachedValue(agentCache, b, start, Math.min(end, start + MAX_KEPT_VALUE));
+      return;
+    default:
+  }
+  keep(h, name, b.toString('latin1', start, end));
 }
 
 /** The method of a request line starting at `from`, as a constant string, or undefined. */
@@ -190,7 +248,13 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
     }
     if (colon > pos) {
       const name = wantedName(b, pos, colon - pos);
-      if (name !== undefined) keep(headers, name, b.toString('latin1', colon + 1, end).trim());
+      if (name !== undefined) {
+        let vs = colon + 1;
+        let ve = end;
+        while (vs < ve && isTrimmed(b[vs] as number)) vs++;
+        while (ve > vs && isTrimmed(b[ve - 1] as number)) ve--;
+        keepBytes(headers, name, b, vs, ve);
+      }
     }
     pos = end + 2;
   }

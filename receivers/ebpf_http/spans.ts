@@ -7,6 +7,7 @@ import Long from 'long';
 
 import type { KernelClock } from '../../native/clock';
 import { processInfo } from '../../pipeline/ebpf/proc';
+import { preEncodeKeyValue } from '../../pipeline/otlp/fast-encode';
 import { SpanKind, StatusCode, type KeyValue, type ResourceSpans, type Span, type TracesData } from '../../pipeline/pdata';
 import { containerId } from './container';
 import { redactQuery, routeOf, parseTraceparent, splitTarget } from './route';
@@ -21,12 +22,10 @@ const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: v }
  * route, a status code, a Host or User-Agent value) are built once and shared by the spans
  * that carry them: most of a span's objects are then not allocated (nor collected) per span.
  * Shared objects are frozen, so a consumer that would change one in place (rather than declare
- * mutatesData and get its own copy) fails loudly instead of changing other spans.
+ * mutatesData and get its own copy) fails loudly instead of changing other spans; they carry
+ * their protobuf bytes, which the OTLP encoder copies.
  */
-const shared = (kv: KeyValue): KeyValue => {
-  Object.freeze(kv.value);
-  return Object.freeze(kv);
-};
+const shared = (kv: KeyValue): KeyValue => preEncodeKeyValue(kv);
 const sstr = (key: string, v: string): KeyValue => shared(str(key, v));
 const sint = (key: string, v: number): KeyValue => shared(int(key, v));
 

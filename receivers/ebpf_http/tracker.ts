@@ -75,6 +75,10 @@ interface PendingRequest {
 interface Stream {
   /** the message being read, or undefined between messages */
   msg?: Message;
+  /** the last complete head parsed on this stream and its bytes: a client repeats its request
+   * heads, a server its response heads (within a second: Date), byte for byte */
+  lastHead?: MessageHead;
+  lastBytes?: Buffer;
   /** out of sync: skip until a message start at a syscall boundary */
   skipping: boolean;
 }
@@ -208,7 +212,7 @@ export class HttpTracker {
     const m: Message = { startNs: e.tsNs, lastNs: e.tsNs, body: { kind: 'none' } };
     s.msg = m;
     const captured = e.data.length - pos;
-    const head = parseHead(e.data, pos);
+    const head = headAt(s, e.data, pos);
     if (head?.headLength !== undefined) {
       this.headParsed(c, s, m, head, requestSide);
       return pos + head.headLength;
@@ -446,6 +450,24 @@ export class HttpTracker {
   clear(): void {
     for (const id of [...this.conns.keys()]) this.close(id, 'idle');
   }
+}
+
+/** Longest head kept for the comparison with the next one. */
+const MAX_CACHED_HEAD = 1024;
+
+/** The head at data[pos..]: the stream's last one when the bytes are the same (a parse is
+ * deterministic on a head's bytes; heads are never changed once parsed), else parsed. */
+function headAt(s: Stream, data: Buffer, pos: number): MessageHead | undefined {
+  const prev = s.lastBytes;
+  if (prev !== undefined && data.length - pos >= prev.length && data.compare(prev, 0, prev.length, pos, pos + prev.length) === 0) {
+    return s.lastHead;
+  }
+  const head = parseHead(data, pos);
+  if (head?.headLength !== undefined && head.headLength <= MAX_CACHED_HEAD) {
+    s.lastHead = head;
+    s.lastBytes = Buffer.from(data.subarray(pos, pos + head.headLength));
+  }
+  return head;
 }
 
 function requestBody(h: RequestHead): Body {
