@@ -6,22 +6,23 @@
 // samples, which no retry can fix (DESIGN.md). Exponential histograms go as native histograms;
 // a Prometheus without them (500 "native histograms are disabled", which would otherwise block
 // the queue with retries) gets them as classic le buckets from then on, after one warning.
+// The POST itself is the shared HttpPoster's (pipeline/otlp/http-transport.ts).
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { compressSync } from 'snappy';
 import * as path from 'node:path';
 import type { Component, Host, Settings, SignalConsumers } from '../../pipeline/component';
-import { ComponentError, errorMessage, PermanentError, RetryableError } from '../../pipeline/errors';
+import { ComponentError, errorMessage, RetryableError } from '../../pipeline/errors';
 import { ExporterHelper, type DiskBudget, type QueueLocation, type StorageExtension } from '../../pipeline/exporterhelper';
-import { loadTls } from '../../pipeline/otlp/transport-tls';
+import { HttpPoster, httpFailure, isSuccess, textDetail, type Answer } from '../../pipeline/otlp/http-transport';
 import type { MetricsData, Signal } from '../../pipeline/pdata';
 import type { Point } from '../../pipeline/prometheus';
 import { CumulativeTracker, encodeWriteRequest, splitWriteRequests, toTimeSeries, translate, type TranslateOptions } from '../../pipeline/prometheus';
 import { effectiveQueue, WAL_STORAGE_ID, type RemoteWriteExporterConfig } from './config';
 
-/** Enough of an error body for a message; the rest is discarded. */
-const MAX_RESPONSE = 64 * 1024;
+/** How much of an error body goes into the message. */
+const DETAIL_BYTES = 512;
+/** The body is snappy already (remote write 1.0 allows nothing else), so no gzip on top. */
+const FIXED_HEADERS = { 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
 /** Delta series not updated for this long are forgotten (their next delta starts them again). */
 const DELTA_EXPIRY_MS = 15 * 60_000;
 const TIMEOUT_GUARD_MS = 1000;
@@ -35,9 +36,10 @@ export class RemoteWriteSender {
   private readonly options: TranslateOptions;
   private nativeHistograms = true;
   private url: URL | undefined;
-  private agent: http.Agent | undefined;
+  private readonly poster: HttpPoster;
 
   constructor(private readonly settings: Settings, private readonly config: RemoteWriteExporterConfig) {
+    this.poster = new HttpPoster(settings, { ...config, compression: 'none' }, { fixedHeaders: FIXED_HEADERS });
     this.options = {
       namespace: config.namespace,
       addMetricSuffixes: config.add_metric_suffixes,
@@ -48,30 +50,9 @@ export class RemoteWriteSender {
   }
 
   async start(): Promise<void> {
-    for (const [name, value] of Object.entries(this.config.headers)) {
-      try {
-        http.validateHeaderName(name);
-        http.validateHeaderValue(name, value);
-      } catch (err) {
-        throw new ComponentError(this.settings.id, `headers: ${errorMessage(err)}`);
-      }
-    }
+    this.poster.checkHeaders();
     this.url = new URL(this.config.endpoint);
-    if (this.url.protocol === 'https:') {
-      const tls = await loadTls(this.config.tls).catch((err: unknown) => { throw new ComponentError(this.settings.id, `tls: ${errorMessage(err)}`, { cause: err }); });
-      const { insecure_skip_verify: skip, server_name_override: name } = this.config.tls;
-      this.agent = new https.Agent({
-        keepAlive: true,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        ...(tls.cert ? { cert: tls.cert, key: tls.key } : {}),
-        minVersion: tls.minVersion,
-        ...(tls.maxVersion ? { maxVersion: tls.maxVersion } : {}),
-        rejectUnauthorized: !skip,
-        ...(name ? { servername: name } : {}),
-      });
-    } else {
-      this.agent = new http.Agent({ keepAlive: true });
-    }
+    await this.poster.start([this.url]);
   }
 
   /** Translation (and delta accumulation) once per batch, whatever the number of attempts. */
@@ -113,62 +94,21 @@ export class RemoteWriteSender {
     }
   }
 
-  private post(body: Buffer): Promise<void> {
+  private async post(body: Buffer): Promise<void> {
     const url = this.url;
-    if (!url) return Promise.reject(new RetryableError('not started'));
-    const headers: http.OutgoingHttpHeaders = {
-      ...this.config.headers,
-      'Content-Type': 'application/x-protobuf',
-      'Content-Encoding': 'snappy',
-      'X-Prometheus-Remote-Write-Version': '0.1.0',
-      'User-Agent': `${this.settings.buildInfo.command}/${this.settings.buildInfo.version}`,
-      'Content-Length': body.length,
-    };
-    const request = url.protocol === 'https:' ? https.request : http.request;
-    return new Promise((resolve, reject) => {
-      const req = request(url, { method: 'POST', headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          if (size < MAX_RESPONSE) chunks.push(c);
-          size += c.length;
-        });
-        res.on('end', () => {
-          clearTimeout(timer);
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve();
-          reject(failure(url, status, res.headers, Buffer.concat(chunks)));
-        });
-        res.on('error', (err) => { clearTimeout(timer); reject(new RetryableError(`reading the response from ${url.href}: ${err.message}`, { cause: err })); });
-      });
-      const timer = setTimeout(() => req.destroy(new Error(`timeout after ${this.config.timeout}ms`)), this.config.timeout);
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        const reason = err.code && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message;
-        reject(new RetryableError(`post ${url.href}: ${reason}`, { cause: err }));
-      });
-      req.end(body);
-    });
+    if (!url) throw new RetryableError('not started');
+    const answer = await this.poster.post(url, 'application/x-protobuf', body);
+    if (!isSuccess(answer)) throw httpFailure(url, answer, textDetail(answer, DETAIL_BYTES), anyServerError);
   }
 
   async close(): Promise<void> {
-    this.agent?.destroy();
+    this.poster.close();
   }
 }
 
-function failure(url: URL, status: number, headers: http.IncomingHttpHeaders, body: Buffer): Error {
-  const detail = body.subarray(0, 512).toString('utf8').trim();
-  const message = `request to ${url.href} responded with HTTP ${status} ${http.STATUS_CODES[status] ?? ''}`.trimEnd() + (detail ? `: ${detail}` : '');
-  if (status >= 500 || status === 429) return new RetryableError(message, { retryAfterMs: retryAfter(headers['retry-after']) });
-  return new PermanentError(message);
-}
-
-function retryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+/** Remote write retries every 5xx, not only OTLP/HTTP's 502, 503, 504 (httpFailure retries 429 itself). */
+function anyServerError(answer: Answer): boolean {
+  return answer.status >= 500;
 }
 
 /**

@@ -1,7 +1,8 @@
 // HTTP POSTs over keep-alive agents (http, or https with the configured TLS), one deadline per
 // exchange, and the OTLP/HTTP spec's classification of the answer: 429, 502, 503, 504 and network
 // failures are retryable (Retry-After honoured), every other 4xx/5xx is permanent. The otlphttp
-// exporter and the jaeger exporter (OTLP/HTTP and Thrift over HTTP) all send through this.
+// exporter, the jaeger exporter (OTLP/HTTP and Thrift over HTTP) and the prometheusremotewrite
+// exporter all send through this.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { promisify } from 'node:util';
@@ -29,12 +30,20 @@ export interface HttpClientConfig {
 
 export interface Answer { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
 
+export interface HttpPosterOptions {
+  /**
+   * A protocol's own headers, sent on every POST after Content-Type (e.g. Content-Encoding:
+   * snappy, with compression none, for a body the caller has encoded).
+   */
+  fixedHeaders?: Readonly<Record<string, string>>;
+}
+
 /** One exporter's HTTP client: checked headers, keep-alive agents, POST with a deadline. */
 export class HttpPoster {
   private httpAgent: http.Agent | undefined;
   private httpsAgent: https.Agent | undefined;
 
-  constructor(private readonly settings: Settings, private readonly config: HttpClientConfig) {}
+  constructor(private readonly settings: Settings, private readonly config: HttpClientConfig, private readonly options: HttpPosterOptions = {}) {}
 
   /** Checks the headers once: a bad one would otherwise fail every request, retried as if transient. */
   checkHeaders(): void {
@@ -55,15 +64,16 @@ export class HttpPoster {
   }
 
   /**
-   * POSTs `body` with the configured headers, `contentType`, our User-Agent and, with
-   * compression gzip, gzipped. Rejects with RetryableError on network failures and the timeout;
-   * any HTTP answer resolves (see `httpFailure`).
+   * POSTs `body` with the configured headers, `contentType`, the fixed headers, our User-Agent
+   * and, with compression gzip, gzipped. Rejects with RetryableError on network failures and the
+   * timeout; any HTTP answer resolves (see `httpFailure`).
    */
   async post(url: URL, contentType: string, body: Buffer): Promise<Answer> {
     // Header order matters to nobody but is kept stable so that all senders send alike.
     const headers: http.OutgoingHttpHeaders = {
       ...this.config.headers,
       'Content-Type': contentType,
+      ...this.options.fixedHeaders,
       'User-Agent': `${this.settings.buildInfo.command}/${this.settings.buildInfo.version}`,
     };
     if (this.config.compression === 'gzip') {
@@ -142,9 +152,9 @@ export function httpFailure(url: URL, answer: Answer, detail: string, retryable?
   return new PermanentError(message);
 }
 
-/** The start of a plain-text body. */
-export function textDetail(answer: Answer): string {
-  return answer.body.subarray(0, 256).toString('utf8').trim();
+/** The start (`max` bytes) of a plain-text body. */
+export function textDetail(answer: Answer, max = 256): string {
+  return answer.body.subarray(0, max).toString('utf8').trim();
 }
 
 function contentType(answer: Answer): string {
