@@ -86,6 +86,8 @@ export class EbpfHttpReceiver implements Component {
   private queue = new Map<number, Span[]>();
   private queued = 0;
   private readonly counts = new Map<string, number>();
+  /** the tracker's counts since the last report: a field per reason, no map work per record */
+  private readonly trackerCounts = Object.fromEntries(Object.keys(METRIC).map((k) => [k, 0])) as Record<TrackerCount, number>;
   private readonly kernelSeen = new Map<string, bigint>();
   private lastSweep = 0;
   private stopped = false;
@@ -106,7 +108,7 @@ export class EbpfHttpReceiver implements Component {
     this.tracker = new HttpTracker(
       { maxConnections: config.max_connections, maxPendingRequests: config.max_pending_requests, idleTimeoutMs: config.idle_timeout },
       (x) => this.exchange(x),
-      (what, n = 1) => this.bump(METRIC[what], n),
+      (what, n = 1) => { this.trackerCounts[what] += n; },
     );
   }
 
@@ -259,7 +261,9 @@ export class EbpfHttpReceiver implements Component {
   }
 
   private onBatch(batch: Buffer): void {
+    this.tracker.beginBatch();
     const bad = forEachHttpEvent(batch, (e) => this.record(e));
+    this.tracker.endBatch();
     if (bad > 0) this.bump(['http_dropped', 'malformed_record'], bad);
   }
 
@@ -352,6 +356,13 @@ export class EbpfHttpReceiver implements Component {
   }
 
   private reportCounts(): void {
+    for (const what of Object.keys(this.trackerCounts) as TrackerCount[]) {
+      const n = this.trackerCounts[what];
+      if (n > 0) {
+        this.trackerCounts[what] = 0;
+        this.bump(METRIC[what], n);
+      }
+    }
     for (const [k, v] of this.counts) {
       const [name, reason] = k.split('\0') as [string, string?];
       this.settings.telemetry.count(name, v, reason ? { reason } : undefined);

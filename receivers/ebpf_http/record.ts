@@ -52,6 +52,8 @@ export const KERNEL_COUNTERS = {
 export interface HttpEvent {
   tsNs: bigint;
   connId: bigint;
+  /** connId as a number, when the decoder has it without a BigInt (ids count up from 1) */
+  connKey?: number;
   total: number;
   tgid: number;
   tid: number;
@@ -98,27 +100,34 @@ function cString(b: Buffer, start: number, len: number): string {
   return b.toString('utf8', start, end < 0 || end > start + len ? start + len : end);
 }
 
-/** A record read in place: the fields the tracker needs per record are read at once, the
- * addresses, the thread name and the tail only when asked for (once per connection). */
-class HttpRecord implements HttpEvent {
-  readonly tsNs: bigint;
-  readonly connId: bigint;
-  readonly total: number;
-  readonly tgid: number;
-  readonly tid: number;
-  readonly fd: number;
-  readonly kind: EventKind;
-  readonly direction: Direction;
-  readonly role: Role;
-  readonly flags: number;
-  readonly lport: number;
-  readonly rport: number;
-  readonly data: Buffer;
+const EMPTY = Buffer.alloc(0);
 
-  constructor(private readonly b: Buffer, private readonly o: number, captured: number) {
+/** A record read in place: the fields the tracker needs per record are read at once, the
+ * addresses, the thread name and the tail only when asked for (once per connection). One
+ * instance is reloaded for each record of a batch (no object per record). */
+class HttpRecord implements HttpEvent {
+  tsNs = 0n;
+  connKey = 0;
+  total = 0;
+  tgid = 0;
+  tid = 0;
+  fd = 0;
+  kind: EventKind = EventKind.DATA;
+  direction: Direction = Direction.RECV;
+  role: Role = Role.UNKNOWN;
+  flags = 0;
+  lport = 0;
+  rport = 0;
+  data: Buffer = EMPTY;
+  private b: Buffer = EMPTY;
+  private o = 0;
+
+  load(b: Buffer, o: number, captured: number): this {
+    this.b = b;
+    this.o = o;
     this.tsNs = b.readBigUInt64LE(o + F.ts_ns.offset);
-    this.connId = b.readBigUInt64LE(o + F.conn_id.offset);
-    // a byte count as two u32s: no BigInt, exact below 2^53
+    // an id and a byte count as two u32s: no BigInt, exact below 2^53
+    this.connKey = b.readUInt32LE(o + F.conn_id.offset) + b.readUInt32LE(o + F.conn_id.offset + 4) * 0x100000000;
     this.total = b.readUInt32LE(o + F.total.offset) + b.readUInt32LE(o + F.total.offset + 4) * 0x100000000;
     this.tgid = b.readUInt32LE(o + F.tgid.offset);
     this.tid = b.readUInt32LE(o + F.tid.offset);
@@ -129,9 +138,11 @@ class HttpRecord implements HttpEvent {
     this.flags = b[o + F.flags.offset] as number;
     this.lport = b.readUInt16LE(o + F.lport.offset);
     this.rport = b.readUInt16LE(o + F.rport.offset);
-    this.data = b.subarray(o + HTTP_EVENT.headerSize, o + HTTP_EVENT.headerSize + captured);
+    this.data = captured === 0 ? EMPTY : b.subarray(o + HTTP_EVENT.headerSize, o + HTTP_EVENT.headerSize + captured);
+    return this;
   }
 
+  get connId(): bigint { return this.b.readBigUInt64LE(this.o + F.conn_id.offset); }
   get laddr(): string { return formatAddress(this.b, this.o + F.laddr.offset); }
   get raddr(): string { return formatAddress(this.b, this.o + F.raddr.offset); }
   get comm(): string { return cString(this.b, this.o + F.comm.offset, 16); }
@@ -146,19 +157,21 @@ export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | 
   if (len < HTTP_EVENT.headerSize) return undefined;
   const captured = b.readUInt32LE(o + F.captured.offset);
   if (HTTP_EVENT.headerSize + captured > len) return undefined;
-  return new HttpRecord(b, o, captured);
+  return new HttpRecord().load(b, o, captured);
 }
 
-/** Calls fn for each record of a u32-length-framed batch; returns how many were malformed. */
+/** Calls fn for each record of a u32-length-framed batch; returns how many were malformed. The
+ * record passed to fn is valid during the call only (the next record reuses it). */
 export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): number {
   let bad = 0;
+  const rec = new HttpRecord();
   for (let o = 0; o + 4 <= batch.length;) {
     const len = batch.readUInt32LE(o);
     o += 4;
     if (o + len > batch.length) return bad + 1;
-    const e = decodeHttpEvent(batch, o, len);
-    if (e) fn(e);
-    else bad++;
+    const captured = len >= HTTP_EVENT.headerSize ? batch.readUInt32LE(o + F.captured.offset) : 0;
+    if (len < HTTP_EVENT.headerSize || HTTP_EVENT.headerSize + captured > len) bad++;
+    else fn(rec.load(batch, o, captured));
     o += len;
   }
   return bad;

@@ -109,7 +109,9 @@ const MAX_HEAD_BYTES = 16 * 1024;
 const CHUNK_END = Buffer.from('0\r\n\r\n', 'latin1');
 
 export class HttpTracker {
-  private readonly conns = new Map<bigint, Conn>();
+  private readonly conns = new Map<number, Conn>();
+  /** performance.now() of the batch being handled (one clock read per batch, not per record) */
+  private batchNow: number | undefined;
 
   constructor(
     private readonly opts: TrackerOptions,
@@ -122,10 +124,19 @@ export class HttpTracker {
     return this.conns.size;
   }
 
+  /** Records until endBatch() share one clock reading. */
+  beginBatch(): void {
+    this.batchNow = this.now();
+  }
+
+  endBatch(): void {
+    this.batchNow = undefined;
+  }
+
   /** Feeds one kernel record (its data buffer is only borrowed). */
   handle(e: HttpEvent): void {
     if (e.kind === EventKind.CLOSE) {
-      this.close(e.connId, 'close');
+      this.close(e.connKey ?? Number(e.connId), 'close');
       return;
     }
     if (e.kind !== EventKind.DATA || (e.role !== Role.SERVER && e.role !== Role.CLIENT)) return;
@@ -136,13 +147,14 @@ export class HttpTracker {
       if (c.tentative) this.settle(c, (e.flags & CONN_MIDSTREAM) === 0);
     }
     if (c.upgraded || c.blind) return;
-    c.lastSeenMs = this.now();
+    c.lastSeenMs = this.batchNow ?? this.now();
     const requestSide = (e.role === Role.SERVER) === (e.direction === Direction.RECV);
     this.feed(c, requestSide ? c.requests : c.responses, requestSide, e);
   }
 
   private conn(e: HttpEvent): Conn {
-    let c = this.conns.get(e.connId);
+    const key = e.connKey ?? Number(e.connId);
+    let c = this.conns.get(key);
     if (c) return c;
     if (this.conns.size >= this.opts.maxConnections) {
       const oldest = this.conns.keys().next().value;
@@ -160,9 +172,9 @@ export class HttpTracker {
       tentative: (e.flags & (CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM)) === (CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM),
       upgraded: false,
       blind: false,
-      lastSeenMs: this.now(),
+      lastSeenMs: this.batchNow ?? this.now(),
     };
-    this.conns.set(e.connId, c);
+    this.conns.set(key, c);
     return c;
   }
 
@@ -424,7 +436,7 @@ export class HttpTracker {
   }
 
   /** The connection ended (close record, eviction, idle timeout). */
-  private close(id: bigint, why: 'close' | 'evicted' | 'idle'): void {
+  private close(id: number, why: 'close' | 'evicted' | 'idle'): void {
     const c = this.conns.get(id);
     if (!c) return;
     this.conns.delete(id);
