@@ -3,6 +3,7 @@ import { error, s, type ConfigIssue, type Infer } from '../../pipeline/config/sc
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
 import { queueSchema, retrySchema, validateQueue } from '../../pipeline/exporterhelper';
 import type { Signal } from '../../pipeline/pdata';
+import { isHttpUrl } from '../../pipeline/otlp/http-transport';
 
 const url = (): ReturnType<typeof s.string> => s.string({ default: '' });
 
@@ -59,13 +60,4 @@ export function validate(config: OtlpHttpExporterConfig): ConfigIssue[] {
     if (value && !isHttpUrl(value)) issues.push(error([key], `expected an http:// or https:// URL, got "${value}"`));
   }
   return issues;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
-  } catch {
-    return false;
-  }
 }

@@ -3,6 +3,7 @@ import { error, s, warning, type ConfigIssue, type Infer } from '../../pipeline/
 import { validateQueue, type QueueConfig } from '../../pipeline/exporterhelper';
 import { clientTlsSchema, validateTls } from '../../pipeline/otlp/transport-tls';
 import { isValidLabelName } from '../../pipeline/prometheus/naming';
+import { isHttpUrl } from '../../pipeline/otlp/http-transport';
 
 /**
  * The shared sending_queue keys, but one consumer by default: batches carry the same series, and
@@ -109,13 +110,4 @@ export function validate(config: RemoteWriteExporterConfig): ConfigIssue[] {
     if (!effectiveQueue(config).enabled) issues.push(error(['wal'], 'the wal is the sending queue on disk: it needs the queue enabled'));
   }
   return issues;
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
-  } catch {
-    return false;
-  }
 }

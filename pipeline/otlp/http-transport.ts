@@ -136,6 +136,16 @@ function networkReason(err: Error): string {
   return code && !err.message.includes(code) ? `${code}: ${err.message}` : err.message;
 }
 
+/** An absolute http:// or https:// URL with a host: what every HTTP exporter's endpoint must be. */
+export function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '';
+  } catch {
+    return false;
+  }
+}
+
 export function isSuccess(answer: Answer): boolean {
   return answer.status >= 200 && answer.status < 300;
 }
