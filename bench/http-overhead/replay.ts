@@ -123,7 +123,9 @@ async function replay(file: string, times: number): Promise<void> {
       await exporter.start(testHost);
       const batch = new BatchProcessor(testSettings(tel, 'batch', 'processor'), readConfig(batchSchema, {}).value, 'traces',
         exporter.consumers.traces as Consumer<TracesData>);
-      const rx = new EbpfHttpReceiver(testSettings(tel, 'ebpf_http', 'receiver'), receiverConfig(1, []), { traces: batch });
+      // REPLAY_PIPELINE=none: the receiver alone (its spans counted, then dropped)
+      const alone: Consumer<TracesData> = { consume: async (d) => { for (const r of d.resourceSpans) for (const s of r.scopeSpans) tel.sent('traces', s.spans.length); } };
+      const rx = new EbpfHttpReceiver(testSettings(tel, 'ebpf_http', 'receiver'), receiverConfig(1, []), { traces: process.env.REPLAY_PIPELINE === 'none' ? alone : batch });
       const r = rx as unknown as { onBatch(b: Buffer): void; tick(): void; flush(): Promise<void> };
       const c0 = process.cpuUsage();
       const w0 = performance.now();

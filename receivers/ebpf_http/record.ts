@@ -102,6 +102,24 @@ function cString(b: Buffer, start: number, len: number): string {
 
 const EMPTY = Buffer.alloc(0);
 
+// Little-endian reads by bytes: Buffer's readUInt32LE validates its arguments on every call.
+const u32 = (b: Buffer, o: number): number => ((b[o] as number) | ((b[o + 1] as number) << 8) | ((b[o + 2] as number) << 16)) + (b[o + 3] as number) * 0x1000000;
+const u16 = (b: Buffer, o: number): number => (b[o] as number) | ((b[o + 1] as number) << 8);
+// field offsets as plain constants: the per-record reads need no property loads
+const O_CONN_ID: number = F.conn_id.offset;
+const O_DIRECTION: number = F.direction.offset;
+const O_FD: number = F.fd.offset;
+const O_FLAGS: number = F.flags.offset;
+const O_KIND: number = F.kind.offset;
+const O_LPORT: number = F.lport.offset;
+const O_ROLE: number = F.role.offset;
+const O_RPORT: number = F.rport.offset;
+const O_TGID: number = F.tgid.offset;
+const O_TID: number = F.tid.offset;
+const O_TOTAL: number = F.total.offset;
+const O_TS_NS: number = F.ts_ns.offset;
+const HEADER: number = HTTP_EVENT.headerSize;
+
 /** A record read in place: the fields the tracker needs per record are read at once, the
  * addresses, the thread name and the tail only when asked for (once per connection). One
  * instance is reloaded for each record of a batch (no object per record). */
@@ -125,20 +143,23 @@ class HttpRecord implements HttpEvent {
   load(b: Buffer, o: number, captured: number): this {
     this.b = b;
     this.o = o;
-    this.tsNs = b.readBigUInt64LE(o + F.ts_ns.offset);
+    // one BigInt from a double while exact (2^53 ns: 104 days of uptime), not readBigUInt64LE's
+    // shifts and adds of several
+    const tsHi = u32(b, o + O_TS_NS + 4);
+    this.tsNs = tsHi < 0x200000 ? BigInt(tsHi * 0x100000000 + u32(b, o + O_TS_NS)) : b.readBigUInt64LE(o + O_TS_NS);
     // an id and a byte count as two u32s: no BigInt, exact below 2^53
-    this.connKey = b.readUInt32LE(o + F.conn_id.offset) + b.readUInt32LE(o + F.conn_id.offset + 4) * 0x100000000;
-    this.total = b.readUInt32LE(o + F.total.offset) + b.readUInt32LE(o + F.total.offset + 4) * 0x100000000;
-    this.tgid = b.readUInt32LE(o + F.tgid.offset);
-    this.tid = b.readUInt32LE(o + F.tid.offset);
-    this.fd = b.readInt32LE(o + F.fd.offset);
-    this.kind = b[o + F.kind.offset] as EventKind;
-    this.direction = b[o + F.direction.offset] as Direction;
-    this.role = b[o + F.role.offset] as Role;
-    this.flags = b[o + F.flags.offset] as number;
-    this.lport = b.readUInt16LE(o + F.lport.offset);
-    this.rport = b.readUInt16LE(o + F.rport.offset);
-    this.data = captured === 0 ? EMPTY : b.subarray(o + HTTP_EVENT.headerSize, o + HTTP_EVENT.headerSize + captured);
+    this.connKey = u32(b, o + O_CONN_ID) + u32(b, o + O_CONN_ID + 4) * 0x100000000;
+    this.total = u32(b, o + O_TOTAL) + u32(b, o + O_TOTAL + 4) * 0x100000000;
+    this.tgid = u32(b, o + O_TGID);
+    this.tid = u32(b, o + O_TID);
+    this.fd = u32(b, o + O_FD) | 0;
+    this.kind = b[o + O_KIND] as EventKind;
+    this.direction = b[o + O_DIRECTION] as Direction;
+    this.role = b[o + O_ROLE] as Role;
+    this.flags = b[o + O_FLAGS] as number;
+    this.lport = u16(b, o + O_LPORT);
+    this.rport = u16(b, o + O_RPORT);
+    this.data = captured === 0 ? EMPTY : b.subarray(o + HEADER, o + HEADER + captured);
     return this;
   }
 
@@ -166,10 +187,10 @@ export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): num
   let bad = 0;
   const rec = new HttpRecord();
   for (let o = 0; o + 4 <= batch.length;) {
-    const len = batch.readUInt32LE(o);
+    const len = u32(batch, o);
     o += 4;
     if (o + len > batch.length) return bad + 1;
-    const captured = len >= HTTP_EVENT.headerSize ? batch.readUInt32LE(o + F.captured.offset) : 0;
+    const captured = len >= HTTP_EVENT.headerSize ? u32(batch, o + F.captured.offset) : 0;
     if (len < HTTP_EVENT.headerSize || HTTP_EVENT.headerSize + captured > len) bad++;
     else fn(rec.load(batch, o, captured));
     o += len;

@@ -56,6 +56,11 @@ type Body =
   /** no length and not chunked (a response read until the connection closes) */
   | { kind: 'until_close' };
 
+/** Bodies without state, shared (only 'length' and 'chunked' bodies count down) */
+const NO_BODY: Body = Object.freeze({ kind: 'none' });
+const UNTIL_NEXT: Body = Object.freeze({ kind: 'until_next' });
+const UNTIL_CLOSE: Body = Object.freeze({ kind: 'until_close' });
+
 interface Message {
   head?: MessageHead;
   /** captured bytes of a head that continues in the next syscall */
@@ -221,7 +226,7 @@ export class HttpTracker {
   }
 
   private beginMessage(c: Conn, s: Stream, requestSide: boolean, e: HttpEvent, pos: number): number {
-    const m: Message = { startNs: e.tsNs, lastNs: e.tsNs, body: { kind: 'none' } };
+    const m: Message = { startNs: e.tsNs, lastNs: e.tsNs, body: NO_BODY };
     s.msg = m;
     const captured = e.data.length - pos;
     const head = headAt(s, e.data, pos);
@@ -238,7 +243,7 @@ export class HttpTracker {
     this.count('head_truncated');
     if (head) this.headParsed(c, s, m, head, requestSide);
     if (s.msg !== m) return e.total;
-    m.body = { kind: 'until_next' };
+    m.body = UNTIL_NEXT;
     // the hidden rest may hold responses to the requests still waiting (pipelining): then
     // nothing after can be paired with certainty
     if (!requestSide && c.pending.length > 0 && c.synced) this.blind(c);
@@ -262,7 +267,7 @@ export class HttpTracker {
     this.count('head_truncated');
     if (head) this.headParsed(c, s, m, head, requestSide);
     else s.msg = undefined;
-    if (s.msg) m.body = { kind: 'until_next' };
+    if (s.msg) m.body = UNTIL_NEXT;
     return e.total;
   }
 
@@ -485,12 +490,12 @@ function headAt(s: Stream, data: Buffer, pos: number): MessageHead | undefined {
 function requestBody(h: RequestHead): Body {
   if (h.headers.chunked) return { kind: 'chunked', phase: 'size', remaining: 0, line: '' };
   if (h.headers.contentLength !== undefined && h.headers.contentLength > 0) return { kind: 'length', remaining: h.headers.contentLength };
-  return { kind: 'none' };
+  return NO_BODY;
 }
 
 function responseBody(h: ResponseHead, method: string | undefined): Body {
-  if (responseHasNoBody(h.status, method)) return { kind: 'none' };
+  if (responseHasNoBody(h.status, method)) return NO_BODY;
   if (h.headers.chunked) return { kind: 'chunked', phase: 'size', remaining: 0, line: '' };
-  if (h.headers.contentLength !== undefined) return h.headers.contentLength > 0 ? { kind: 'length', remaining: h.headers.contentLength } : { kind: 'none' };
-  return { kind: 'until_close' };
+  if (h.headers.contentLength !== undefined) return h.headers.contentLength > 0 ? { kind: 'length', remaining: h.headers.contentLength } : NO_BODY;
+  return UNTIL_CLOSE;
 }
