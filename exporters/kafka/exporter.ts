@@ -14,6 +14,7 @@ import { splitAt } from '../../pipeline/pdata-ops';
 import { countItems, type Signal, type SignalData, type TracesData } from '../../pipeline/pdata';
 import type { KafkaExporterConfig } from './config';
 import { keyTraces } from './partition';
+import { keyedTraceMessages } from './trace-messages';
 
 /** The transports enforce `timeout` themselves; the helper's guard catches a call that never settles. */
 const TIMEOUT_GUARD_MS = 1000;
@@ -26,6 +27,9 @@ export interface Messages { messages: OutgoingMessage[]; oversize: number }
  * are left out and counted in `oversize`.
  */
 export function toMessages<S extends Signal>(signal: S, data: SignalData[S], encoding: Encoding, maxBytes: number, keying: { byId: boolean; byConnection: boolean }): Messages {
+  if (signal === 'traces' && encoding === 'otlp_proto' && (keying.byId || keying.byConnection)) {
+    return keyedTraceMessages(data as TracesData, maxBytes, keying.byId, keying.byConnection);
+  }
   const out: Messages = { messages: [], oversize: 0 };
   const parts: { key: string | null; data: SignalData[S] }[] = signal === 'traces'
     ? keyTraces(data as TracesData, keying.byId, keying.byConnection) as unknown as { key: string | null; data: SignalData[S] }[]

@@ -57,7 +57,8 @@ export function connectionKey(span: Span): string | undefined {
   return client < server ? `tcp:${client}|${server}` : `tcp:${server}|${client}`;
 }
 
-function traceKey(span: Span): string | null {
+/** The trace id in hex (the Collector's key), or null when the span has none. */
+export function traceKey(span: Span): string | null {
   const id = span.traceId;
   return id && id.length ? Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex') : null;
 }

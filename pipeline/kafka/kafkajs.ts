@@ -2,7 +2,7 @@
 // here: its config, its error classes, its log lines (sent to Sonde's logger, never the console),
 // its snappy hook and the range assigner.
 import {
-  CompressionCodecs, CompressionTypes, Kafka, logLevel, PartitionAssigners, Partitioners,
+  CompressionCodecs, CompressionTypes, Kafka, logLevel, PartitionAssigners,
   type Consumer, type EachBatchPayload, type KafkaConfig, type LogEntry, type Producer, type SASLOptions,
 } from 'kafkajs';
 import { errorMessage, PermanentError, RetryableError } from '../errors';
@@ -11,6 +11,7 @@ import type {
   BatchHandler, Compression, ConsumerOptions, KafkaClient, KafkaClientOptions, KafkaConsumer, KafkaProducer,
   OutgoingMessage, ProducerOptions,
 } from './client';
+import { javaPartitioner } from './partitioner';
 import { rangeAssigner } from './range-assigner';
 import { kafkajsSnappyCodec } from './snappy';
 
@@ -111,7 +112,7 @@ class KafkajsProducer implements KafkaProducer {
   constructor(kafka: Kafka, private readonly opts: ProducerOptions, metadataMaxAge: number) {
     this.producer = kafka.producer({
       // Java's murmur2 partitioner: the same key lands on the same partition as with any client.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: javaPartitioner,
       allowAutoTopicCreation: opts.allowAutoTopicCreation,
       metadataMaxAge,
       idempotent: false,

@@ -693,3 +693,84 @@ export function encodeMetricsFast(m: Msg): Buffer {
 export function encodeLogsFast(m: Msg): Buffer {
   return request(m.resourceLogs, wResourceLogs);
 }
+
+// ---- traces in pieces ------------------------------------------------------------------------
+
+/**
+ * A traces batch encoded once, field by field, so that many requests can be assembled from it
+ * by copying (the kafka exporter's one message per trace: a resource's and a scope's bytes are
+ * written once per batch, not once per message). Every piece is exactly what encodeTracesFast
+ * writes for that field, tag and length prefix included; ranges are [start, end) in `bytes`.
+ */
+export interface TracesPieces {
+  bytes: Buffer;
+  /** 4 per resource entry: its `resource` field (empty when unset), then its `schema_url` field (empty when unset). */
+  resources: Int32Array;
+  /** 4 per scope entry, numbered across the batch in order: its `scope` field, then its `schema_url` field. */
+  scopes: Int32Array;
+  /** 2 per span, numbered across the batch in order: the span as a ScopeSpans.spans entry (tag 0x12). */
+  spans: Int32Array;
+  /** Per scope entry, its resource entry's index; per span, its scope entry's index. */
+  scopeResource: Int32Array;
+  spanScope: Int32Array;
+}
+
+/** Throws plain errors on unencodable input, like encodeTracesFast (at the same depths). */
+export function encodeTracesPieces(m: Msg): TracesPieces {
+  const rsl = (m.resourceSpans ?? []) as Msg[];
+  let nScopes = 0;
+  let nSpans = 0;
+  for (let r = 0; r < rsl.length; r++) {
+    const ssl = (rsl[r]!.scopeSpans ?? []) as Msg[];
+    nScopes += ssl.length;
+    for (let c = 0; c < ssl.length; c++) nSpans += ((ssl[c]!.spans ?? []) as unknown[]).length;
+  }
+  const resources = new Int32Array(rsl.length * 4);
+  const scopes = new Int32Array(nScopes * 4);
+  const spans = new Int32Array(nSpans * 2);
+  const scopeResource = new Int32Array(nScopes);
+  const spanScope = new Int32Array(nSpans);
+  wp = 0;
+  depth = 0;
+  try {
+    let c = 0;
+    let s = 0;
+    for (let r = 0; r < rsl.length; r++) {
+      const rs = rsl[r]!;
+      let v: unknown;
+      // The depths a full request would be at: resource entry 1, scope entry 2.
+      depth = 1;
+      ensure(HEADROOM);
+      resources[4 * r] = wp;
+      if ((v = rs.resource) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wResource); }
+      resources[4 * r + 1] = resources[4 * r + 2] = wp;
+      if (isStr((v = rs.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
+      resources[4 * r + 3] = wp;
+      const ssl = (rs.scopeSpans ?? []) as Msg[];
+      for (let j = 0; j < ssl.length; j++, c++) {
+        const ss = ssl[j]!;
+        depth = 2;
+        scopeResource[c] = r;
+        scopes[4 * c] = wp;
+        if ((v = ss.scope) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
+        scopes[4 * c + 1] = scopes[4 * c + 2] = wp;
+        if (isStr((v = ss.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
+        scopes[4 * c + 3] = wp;
+        const l = (ss.spans ?? []) as Msg[];
+        for (let k = 0; k < l.length; k++, s++) {
+          spanScope[s] = c;
+          spans[2 * s] = wp;
+          out[wp++] = 0x12;
+          wMsg(l[k]!, wSpan, 2);
+          spans[2 * s + 1] = wp;
+        }
+      }
+    }
+    const bytes = Buffer.allocUnsafe(wp);
+    out.copy(bytes, 0, 0, wp);
+    return { bytes, resources, scopes, spans, scopeResource, spanScope };
+  } finally {
+    depth = 0;
+    if (out.length > KEEP_SCRATCH) out = Buffer.allocUnsafeSlow(1 << 20) as WriteBuffer;
+  }
+}

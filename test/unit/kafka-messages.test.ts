@@ -3,8 +3,13 @@
 import * as assert from 'node:assert/strict';
 import { toMessages } from '../../exporters/kafka/exporter';
 import { connectionKey, keyTraces } from '../../exporters/kafka/partition';
+import { keyedTraceMessages } from '../../exporters/kafka/trace-messages';
+import type { OutgoingMessage } from '../../pipeline/kafka/client';
 import { unmarshal } from '../../pipeline/kafka/encoding';
-import { SpanKind, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
+import { codecs } from '../../pipeline/otlp/codec';
+import { splitAt } from '../../pipeline/pdata-ops';
+import { countItems, SpanKind, type KeyValue, type ResourceSpans, type Span, type TracesData } from '../../pipeline/pdata';
+import { spanRequests } from '../helpers/kafka-mock';
 
 const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
 const int = (key: string, v: number): KeyValue => ({ key, value: { intValue: v } });
@@ -75,5 +80,95 @@ describe('kafka exporter messages', () => {
     const back = messages.flatMap((m) => unmarshal('logs', 'otlp_proto', m.value).resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords.map((l) => l.body!.stringValue))));
     assert.equal(back.length, 50);
     assert.equal(back[49], `line 49 ${'y'.repeat(100)}`);
+  });
+
+  describe('keyed traces assembled from pieces', () => {
+    /** The straightforward way: a TracesData per key, encoded whole, halved with splitAt until it fits. */
+    function reference(data: TracesData, maxBytes: number, byId: boolean, byConnection: boolean): { messages: OutgoingMessage[]; oversize: number } {
+      const out = { messages: [] as OutgoingMessage[], oversize: 0 };
+      for (const part of keyTraces(data, byId, byConnection)) {
+        const key = part.key === null ? null : Buffer.from(part.key, 'utf8');
+        const fit = (d: TracesData, items: number): void => {
+          const value = Buffer.from(codecs.traces.encodeRequest(d));
+          if (value.length + (key?.length ?? 0) <= maxBytes) { out.messages.push({ key, value }); return; }
+          if (items === 1) { out.oversize++; return; }
+          const half = Math.floor(items / 2);
+          const [head, tail] = splitAt('traces', d, half);
+          fit(head, half);
+          fit(tail, items - half);
+        };
+        fit(part.data, countItems('traces', part.data));
+      }
+      return out;
+    }
+
+    function same(data: TracesData, maxBytes: number, byId: boolean, byConnection: boolean): number {
+      const want = reference(data, maxBytes, byId, byConnection);
+      const got = keyedTraceMessages(data, maxBytes, byId, byConnection);
+      assert.equal(got.oversize, want.oversize, 'oversize');
+      assert.equal(got.messages.length, want.messages.length, 'message count');
+      for (let i = 0; i < want.messages.length; i++) {
+        assert.deepEqual(got.messages[i]!.key, want.messages[i]!.key, `key of message ${i}`);
+        assert.ok(got.messages[i]!.value.equals(want.messages[i]!.value), `bytes of message ${i}`);
+      }
+      return want.messages.length;
+    }
+
+    // A small deterministic generator: the same cases on every run.
+    let seed = 12345;
+    const rand = (n: number): number => {
+      // mulberry32
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return (((t ^ (t >>> 14)) >>> 0) % n);
+    };
+
+    function randomBatch(): TracesData {
+      const conn = [str('network.peer.address', '10.0.0.9'), int('network.peer.port', 8080), str('network.local.address', '10.0.0.7'), int('network.local.port', 40000 + rand(3))];
+      const resourceSpans: ResourceSpans[] = [];
+      let id = 0;
+      for (let r = 0, nr = 1 + rand(3); r < nr; r++) {
+        const rs: ResourceSpans = { scopeSpans: [] };
+        if (rand(4) > 0) rs.resource = { attributes: [str('service.name', `svc${r}`), str('host.name', 'h'.repeat(rand(200)))] } as ResourceSpans['resource'];
+        if (rand(3) === 0) rs.schemaUrl = 'https://opentelemetry.io/schemas/1.26.0';
+        for (let c = 0, nc = rand(4); c < nc; c++) {
+          const spans: Span[] = [];
+          for (let k = 0, nk = rand(12); k < nk; k++) {
+            const sp = span(rand(5), ++id, rand(3) === 0 ? conn : [str('k', 'v'.repeat(rand(300)))], rand(2) ? SpanKind.CLIENT : SpanKind.SERVER, rand(2) ? rand(2000) : 0);
+            if (rand(10) === 0) delete (sp as { traceId?: unknown }).traceId;
+            spans.push(sp);
+          }
+          const ss: ResourceSpans['scopeSpans'][number] = { spans };
+          if (rand(4) > 0) ss.scope = { name: `lib${c}`, version: '1.0', attributes: [] } as never;
+          if (rand(3) === 0) ss.schemaUrl = 'https://example.com/scope-schema';
+          rs.scopeSpans.push(ss);
+        }
+        resourceSpans.push(rs);
+      }
+      return { resourceSpans };
+    }
+
+    it('writes the same keys and bytes as encoding one TracesData per key, for every keying and limit', () => {
+      let messages = 0;
+      for (let round = 0; round < 200; round++) {
+        const data = randomBatch();
+        for (const [byId, byConnection] of [[true, false], [false, true], [true, true]] as const) {
+          for (const limit of [1_000_000, 4000, 1500]) messages += same(data, limit, byId, byConnection);
+        }
+      }
+      assert.ok(messages > 1000, `${messages} messages compared`);
+    });
+
+    it('on decoded OTLP requests (the bench payload), one message per trace, byte-identical', () => {
+      const data = codecs.traces.decodeRequest(spanRequests(1000, 1000, 400)[0]!);
+      assert.equal(same(data, 1_000_000, true, false), 400);
+      same(data, 1024, true, true);
+    });
+
+    it('an empty batch gives no message', () => {
+      assert.deepEqual(keyedTraceMessages({ resourceSpans: [] }, 1000, true, false), { messages: [], oversize: 0 });
+      assert.deepEqual(keyedTraceMessages({ resourceSpans: [{ scopeSpans: [{ spans: [] }] }] }, 1000, true, false), { messages: [], oversize: 0 });
+    });
   });
 });
