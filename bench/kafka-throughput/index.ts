@@ -87,6 +87,20 @@ async function baseline(brokers: string[], requests: Uint8Array[]): Promise<{ ra
   return { rate: want / seconds, messages: messages.length, bytes: messages.reduce((n, m) => n + m.value.length + (m.key?.length ?? 0), 0) };
 }
 
+/** The kcat that holds the mock cluster (a child of this process): its CPU is the brokers'. */
+function kcatPid(): number | undefined {
+  const fs = require('node:fs') as typeof import('node:fs');
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[1]) === process.pid && stat.includes('(kcat)')) return Number(d);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
 function cpuSeconds(pid: number): number {
   const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -140,12 +154,15 @@ service:
     await sendOtlpGrpc(`127.0.0.1:${agentPort}`, warm, CONCURRENCY);
     await waitFor(() => sink.spans >= warm.length * SPANS_PER_REQUEST, 120_000, 'the warm-up spans at the sink');
     const start = sink.spans;
-    const cpu0 = [cpuSeconds(agent.child.pid!), cpuSeconds(gateway.child.pid!)];
+    const kcat = kcatPid();
+    const self0 = process.cpuUsage();
+    const cpu0 = [cpuSeconds(agent.child.pid!), cpuSeconds(gateway.child.pid!), kcat ? cpuSeconds(kcat) : 0];
     const t0 = process.hrtime.bigint();
     await sendOtlpGrpc(`127.0.0.1:${agentPort}`, requests, CONCURRENCY);
     await waitFor(() => sink.spans - start >= TOTAL, 600_000, `${TOTAL} spans at the sink`);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = [cpuSeconds(agent.child.pid!) - cpu0[0]!, cpuSeconds(gateway.child.pid!) - cpu0[1]!];
+    const cpu = [cpuSeconds(agent.child.pid!) - cpu0[0]!, cpuSeconds(gateway.child.pid!) - cpu0[1]!, kcat ? cpuSeconds(kcat) - cpu0[2]! : NaN];
+    const self = process.cpuUsage(self0);
     const rate = TOTAL / seconds;
     console.log(JSON.stringify({
       bench: 'kafka-throughput',
@@ -160,6 +177,7 @@ service:
         partition_traces_by_id: BY_ID, compression: COMPRESSION, concurrency: CONCURRENCY, sonde_node_args: SONDE_NODE_ARGS.join(' '),
         kafka_messages: base.messages, kafka_bytes_uncompressed: base.bytes,
         agent_cpu_seconds: Number(cpu[0]!.toFixed(3)), gateway_cpu_seconds: Number(cpu[1]!.toFixed(3)),
+        mock_brokers_cpu_seconds: Number(cpu[2]!.toFixed(3)), bench_process_cpu_seconds: Number(((self.user + self.system) / 1e6).toFixed(3)),
         received_by_sink: sink.spans - start, brokers: 'librdkafka mock cluster (kcat), 3 brokers, 4 partitions', node: process.version,
       },
     }));

@@ -4,6 +4,9 @@
 // the batch processor answers a caller only when its batch is exported, so one at a time would
 // be paced by its timeout), and an offset is committed only once the pipeline accepted that
 // message and every one before it: at-least-once, never at-most-once as the Collector's default.
+// otlp_proto messages fetched together go in as one request (merge.ts: one resource entry per
+// distinct resource), accepted and committed together; when that is refused as bad data, or a
+// message does not merge, they go one by one as below.
 //   - A retryable refusal (memory limit, full queue, backend down) pauses the partition for a
 //     back-off; the refused message and the ones after it are fetched again (those after it may
 //     then be delivered twice).
@@ -20,6 +23,7 @@ import { kafkajsClient } from '../../pipeline/kafka/kafkajs';
 import { clientOptions } from '../../pipeline/kafka/options';
 import { countItems, SIGNALS, type Signal, type SignalData } from '../../pipeline/pdata';
 import type { KafkaReceiverConfig } from './config';
+import { mergeRequests } from './merge';
 
 export type ClientMaker = (opts: KafkaClientOptions) => KafkaClient;
 
@@ -132,6 +136,7 @@ export class KafkaReceiver implements Component {
   private async handle(batch: IncomingBatch): Promise<void> {
     const route = this.routes.get(batch.topic);
     if (!route || batch.messages.length === 0) return;
+    if (route.encoding === 'otlp_proto' && batch.messages.length > 1 && await this.handleMerged(route, batch)) return;
     const outcomes = batch.messages.map((m) => this.deliver(route, batch.topic, m));
     let ready: string | undefined;
     for (let i = 0; i < outcomes.length; i++) {
@@ -156,6 +161,44 @@ export class KafkaReceiver implements Component {
         return;
       }
     }
+  }
+
+  /**
+   * The fetched messages as one request (merge.ts), one call into the pipeline, one commit. False
+   * when they must go one by one instead: one does not merge or decode (the malformed one is then
+   * counted and skipped alone), or the pipeline refused the whole as bad data (then only the
+   * refused messages are dropped; the others may be delivered twice, never lost).
+   */
+  private async handleMerged(route: Route, batch: IncomingBatch): Promise<boolean> {
+    const values: Buffer[] = new Array<Buffer>(batch.messages.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = batch.messages[i]!.value;
+      if (!v || v.length === 0) return false;
+      values[i] = v;
+    }
+    const merged = mergeRequests(values);
+    if (!merged) return false;
+    const { signal } = route;
+    let data: SignalData[Signal];
+    try {
+      data = unmarshal(signal, route.encoding, merged);
+    } catch {
+      return false;
+    }
+    const items = countItems(signal, data);
+    try {
+      await route.consumer.consume(data);
+    } catch (err) {
+      if (isPermanent(err)) return false;
+      this.settings.telemetry.refused(signal, items);
+      batch.pauseFor(this.backoff(batch, retryAfterMs(err)));
+      return true;
+    }
+    this.settings.telemetry.accepted(signal, items);
+    this.failures.delete(`${batch.topic}/${batch.partition}`);
+    await this.commit(batch, batch.messages[values.length - 1]!.offset);
+    await batch.heartbeat().catch(() => undefined);
+    return true;
   }
 
   private async commit(batch: IncomingBatch, offset: string): Promise<void> {
