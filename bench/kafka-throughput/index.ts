@@ -6,13 +6,13 @@
 // group reading them back, committing per batch (the ceiling of the Kafka client on this machine).
 import * as grpc from '@grpc/grpc-js';
 import { CompressionTypes, Kafka, logLevel, Partitioners } from 'kafkajs';
-import { Reader } from 'protobufjs/minimal';
 import { toMessages } from '../../exporters/kafka/exporter';
 import '../../pipeline/kafka/kafkajs'; // registers snappy with kafkajs
 import { codecs } from '../../pipeline/otlp/codec';
 import { otlpGrpcRawServices } from '../../pipeline/otlp/grpc';
 import { sendOtlpGrpc, spanRequests, startKafkaMock } from '../../test/helpers/kafka-mock';
 import { freePort, startSonde, waitFor, type SondeProcess } from '../../test/helpers/sonde-process';
+import { countSpans } from '../wire';
 
 const SPANS_PER_REQUEST = 1000;
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 100);
@@ -24,22 +24,6 @@ const COMPRESSION = 'snappy';
 const TOTAL = REQUESTS * SPANS_PER_REQUEST;
 /** Node flags for both Sonde processes (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof). */
 const SONDE_NODE_ARGS = (process.env.BENCH_SONDE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-
-/** Spans in an ExportTraceServiceRequest by walking the wire format (resource_spans 1 > scope_spans 2 > spans 2). */
-function countSpans(bytes: Uint8Array, path = [1, 2, 2]): number {
-  const r = Reader.create(bytes);
-  let n = 0;
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag >>> 3 === path[0] && (tag & 7) === 2) {
-      const inner = r.bytes();
-      n += path.length === 1 ? 1 : countSpans(inner, path.slice(1));
-    } else {
-      r.skipType(tag & 7);
-    }
-  }
-  return n;
-}
 
 class Sink {
   spans = 0;

@@ -9,12 +9,12 @@ import * as grpc from '@grpc/grpc-js';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import Long from 'long';
-import { Reader } from 'protobufjs/minimal';
 import { codecs } from '../../pipeline/otlp/codec';
 import { otlpType } from '../../pipeline/otlp/schema';
 import { otlpGrpcRawServices, otlpGrpcServiceNames } from '../../pipeline/otlp/grpc';
 import type { KeyValue, Span, TracesData } from '../../pipeline/pdata';
 import { freePort, startSonde } from '../../test/helpers/sonde-process';
+import { countSpans } from '../wire';
 
 const SPANS_PER_REQUEST = 1000;
 const DISTINCT_PAYLOADS = 20;
@@ -117,29 +117,6 @@ function cpuSeconds(pid: number, mainThread = false): number {
   const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
-}
-
-/**
- * Spans in an ExportTraceServiceRequest, counted by walking the wire format without decoding
- * (resource_spans = 1 -> scope_spans = 2 -> spans = 2), so the sink stays cheap next to Sonde.
- */
-export function countSpans(bytes: Uint8Array): number {
-  return countNested(bytes, [1, 2, 2]);
-}
-
-function countNested(bytes: Uint8Array, path: number[]): number {
-  const r = Reader.create(bytes);
-  let n = 0;
-  while (r.pos < r.len) {
-    const tag = r.uint32();
-    if (tag >>> 3 === path[0] && (tag & 7) === 2) {
-      const inner = r.bytes();
-      n += path.length === 1 ? 1 : countNested(inner, path.slice(1));
-    } else {
-      r.skipType(tag & 7);
-    }
-  }
-  return n;
 }
 
 class Sink {
