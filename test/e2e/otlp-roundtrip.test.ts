@@ -2,13 +2,13 @@
 // a Sonde process, whose pipeline (otlp -> batch -> otlp|otlphttp) exports to a second Sonde
 // process writing `file`; the file must hold exactly what the SDK exported, field for field.
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { codecs } from '../../pipeline/otlp/codec';
 import type { Signal } from '../../pipeline/pdata';
 import { logsFromOtlp, pointsFromOtlp, sortCanon, spansFromOtlp } from '../helpers/canonical';
-import { freePort, ROOT, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+import { runOtelSender } from '../helpers/run-otel-sender';
+import { freePort, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 type SdkProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 type Hop = 'otlp' | 'otlphttp/proto' | 'otlphttp/json';
@@ -45,16 +45,6 @@ function readFileItems(signal: Signal, file: string): unknown[] {
   return items;
 }
 
-async function runSender(env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test', 'helpers', 'otel-sender.ts')], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.equal(code, 0, `sender failed:\n${err}`);
-  assert.equal(err.includes('export failed'), false, err);
-}
 
 describe('e2e: OTel SDK -> sonde -> sonde -> file', function () {
   this.timeout(180_000);
@@ -98,7 +88,7 @@ service:
       running.push(a);
 
       const expectedFile = path.join(dir, 'expected.json');
-      await runSender({
+      await runOtelSender({
         SIGNAL: c.signal, PROTOCOL: c.sdk, COUNT: String(c.count), EXPECTED_OUT: expectedFile,
         ENDPOINT: `http://127.0.0.1:${c.sdk === 'grpc' ? aGrpc : aHttp}`,
       });

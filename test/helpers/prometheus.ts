@@ -128,3 +128,22 @@ export class PrometheusServer {
 }
 
 export interface NativeHistogramResult { count: string; sum: string; buckets?: [number, string, string, string][] }
+
+/** A metric point as test/helpers/otel-sender.ts writes what the OTel SDK exported. */
+export interface SdkPoint { resource: Record<string, unknown>; scope: string; name: string; type: string; attributes: Record<string, string>; value: unknown; temporality: number }
+
+/** The names the compatibility spec gives the sender's instruments. */
+export const SDK_SERIES_NAMES: Record<string, string> = {
+  'http.server.requests': 'http_server_requests_total', 'http.server.active_requests': 'http_server_active_requests',
+  'http.server.request.duration': 'http_server_request_duration_seconds', 'latency.exp': 'latency_exp_milliseconds',
+  'room.temperature': 'room_temperature_celsius', 'bytes.sent': 'bytes_sent_total', 'queue.depth': 'queue_depth',
+};
+
+/** The PromQL selector of an SDK point's series: its name (+ suffix), its attributes, job and scope labels. */
+export function sdkSeriesSelector(p: SdkPoint, suffix = '', extra = ''): string {
+  const [scopeName, scopeVersion] = p.scope.split('@');
+  const labels = Object.entries(p.attributes).map(([k, v]) => `${k.replace(/\./g, '_')}="${v}"`);
+  labels.push(`job="${String(p.resource['service.name'])}"`, `otel_scope_name="${scopeName}"`, `otel_scope_version="${scopeVersion}"`);
+  if (extra) labels.push(extra);
+  return `${SDK_SERIES_NAMES[p.name]}${suffix}{${labels.join(',')}}`;
+}

@@ -4,7 +4,7 @@
 // the OpenTelemetry JS SDK to it; and in OTLP mode the exact requests are compared with what the
 // otlphttp / otlp exporters send for the same batch.
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -27,7 +27,8 @@ import type { KeyValue, Span, TracesData } from '../../pipeline/pdata';
 import { decodeBatch, type PlainBatch, type PlainSpan, type PlainTag } from '../fixtures/jaeger/decoder';
 import type { CanonSpan } from '../helpers/canonical';
 import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
-import { freePort, ROOT, startSonde, tempDir, type SondeProcess } from '../helpers/sonde-process';
+import { runOtelSender } from '../helpers/run-otel-sender';
+import { freePort, startSonde, tempDir, type SondeProcess } from '../helpers/sonde-process';
 
 // ---- a Jaeger collector on an ephemeral port -------------------------------------------------
 
@@ -453,16 +454,6 @@ function expectedJaeger(c: CanonSpan): { process: { serviceName: string; tags: P
   };
 }
 
-async function runSender(env: Record<string, string>): Promise<void> {
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test', 'helpers', 'otel-sender.ts')], {
-    env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  assert.equal(code, 0, `sender failed:\n${err}`);
-  assert.equal(err.includes('export failed'), false, err);
-}
 
 describe('e2e: OTel SDK -> sonde run (otlp -> batch -> jaeger) -> Jaeger collector', function () {
   this.timeout(180_000);
@@ -491,7 +482,7 @@ service:
     traces: { receivers: [otlp], processors: [batch], exporters: [jaeger] }
 `, { dir });
     const expectedFile = path.join(dir, 'expected.json');
-    await runSender({ SIGNAL: 'traces', PROTOCOL: 'grpc', ENDPOINT: `http://127.0.0.1:${grpcPort}`, COUNT: String(COUNT), EXPECTED_OUT: expectedFile });
+    await runOtelSender({ SIGNAL: 'traces', PROTOCOL: 'grpc', ENDPOINT: `http://127.0.0.1:${grpcPort}`, COUNT: String(COUNT), EXPECTED_OUT: expectedFile });
     const expected = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as CanonSpan[];
     assert.equal(expected.length, COUNT);
     await until(`${COUNT} spans at the collector`, () => c.spans().length >= COUNT, 60_000);

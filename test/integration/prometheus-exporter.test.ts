@@ -3,14 +3,14 @@
 // which Prometheus asks for first when it is enabled); deltas add up; idle series expire from
 // the page and go stale in Prometheus; odd and malformed names never break the scrape.
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Long from 'long';
 import { codecs } from '../../pipeline/otlp/codec';
 import { AggregationTemporality, nanosFromMillis, type KeyValue, type Metric, type MetricsData } from '../../pipeline/pdata';
-import { PrometheusServer } from '../helpers/prometheus';
-import { freePort, ROOT, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+import { PrometheusServer, sdkSeriesSelector, type SdkPoint } from '../helpers/prometheus';
+import { runOtelSender } from '../helpers/run-otel-sender';
+import { freePort, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 function str(key: string, value: string): KeyValue {
   return { key, value: { stringValue: value } };
@@ -155,42 +155,24 @@ describe('prometheus exporter <- real Prometheus scrapes', function () {
   it('OTel SDK (a cumulative and a delta resource) -> sonde run -> /metrics -> Prometheus: every point\'s value', async () => {
     const { otlp, prom } = await setup('');
     const file = path.join(tempDir(), 'expected.json');
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test', 'helpers', 'otel-sender.ts')], {
-      env: { ...process.env, SIGNAL: 'metrics', PROTOCOL: 'http/protobuf', ENDPOINT: `http://127.0.0.1:${otlp}`, COUNT: '200', EXPECTED_OUT: file },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    assert.equal(await new Promise((r) => child.once('exit', r)), 0, err);
-    const points = JSON.parse(fs.readFileSync(file, 'utf8')) as { resource: Record<string, unknown>; scope: string; name: string; type: string; attributes: Record<string, string>; value: unknown; temporality: number }[];
+    await runOtelSender({ SIGNAL: 'metrics', PROTOCOL: 'http/protobuf', ENDPOINT: `http://127.0.0.1:${otlp}`, COUNT: '200', EXPECTED_OUT: file });
+    const points = JSON.parse(fs.readFileSync(file, 'utf8')) as SdkPoint[];
     assert.ok(points.some((p) => p.temporality === 1), 'the SDK sent delta points');
-    const NAMES: Record<string, string> = {
-      'http.server.requests': 'http_server_requests_total', 'http.server.active_requests': 'http_server_active_requests',
-      'http.server.request.duration': 'http_server_request_duration_seconds', 'latency.exp': 'latency_exp_milliseconds',
-      'room.temperature': 'room_temperature_celsius', 'bytes.sent': 'bytes_sent_total', 'queue.depth': 'queue_depth',
-    };
-    const selector = (p: (typeof points)[number], suffix = '', extra = ''): string => {
-      const [scopeName, scopeVersion] = p.scope.split('@');
-      const labels = Object.entries(p.attributes).map(([k, v]) => `${k.replace(/\./g, '_')}="${v}"`);
-      labels.push(`job="${String(p.resource['service.name'])}"`, `otel_scope_name="${scopeName}"`, `otel_scope_version="${scopeVersion}"`);
-      if (extra) labels.push(extra);
-      return `${NAMES[p.name]}${suffix}{${labels.join(',')}}`;
-    };
     for (const p of points) {
       if (p.type === 'sum' || p.type === 'gauge') {
-        await value(prom, selector(p), p.value as number);
+        await value(prom, sdkSeriesSelector(p), p.value as number);
       } else if (p.type === 'histogram') {
         const v = p.value as { bounds: number[]; counts: number[]; count: number };
         let cumulative = 0;
         for (let i = 0; i < v.counts.length; i++) {
           cumulative += v.counts[i]!;
-          await value(prom, selector(p, '_bucket', `le="${i < v.bounds.length ? String(v.bounds[i]) : '+Inf'}"`), cumulative);
+          await value(prom, sdkSeriesSelector(p, '_bucket', `le="${i < v.bounds.length ? String(v.bounds[i]) : '+Inf'}"`), cumulative);
         }
-        await value(prom, selector(p, '_count'), v.count);
+        await value(prom, sdkSeriesSelector(p, '_count'), v.count);
       } else {
         const v = p.value as { count: number };
-        await value(prom, selector(p, '_count'), v.count);
-        await value(prom, selector(p, '_bucket', 'le="+Inf"'), v.count);
+        await value(prom, sdkSeriesSelector(p, '_count'), v.count);
+        await value(prom, sdkSeriesSelector(p, '_bucket', 'le="+Inf"'), v.count);
       }
     }
   });

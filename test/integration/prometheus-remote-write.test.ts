@@ -4,7 +4,6 @@
 // killed mid-run and started again on the same port and TSDB while Sonde keeps sending, and every
 // sample still ends up queryable; a 400 (out-of-order sample) is permanent and counted.
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Long from 'long';
@@ -14,8 +13,9 @@ import { readConfig } from '../../pipeline/config/schema';
 import { codecs } from '../../pipeline/otlp/codec';
 import { AggregationTemporality, nanosFromMillis, type KeyValue, type Metric, type MetricsData } from '../../pipeline/pdata';
 import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
-import { PrometheusServer } from '../helpers/prometheus';
-import { freePort, ROOT, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+import { PrometheusServer, SDK_SERIES_NAMES, sdkSeriesSelector, type SdkPoint } from '../helpers/prometheus';
+import { runOtelSender } from '../helpers/run-otel-sender';
+import { freePort, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 function str(key: string, value: string): KeyValue {
   return { key, value: { stringValue: value } };
@@ -136,29 +136,9 @@ service:
 `, { dir });
     sondes.push(sonde);
     const expectedFile = path.join(dir, 'expected.json');
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(ROOT, 'test', 'helpers', 'otel-sender.ts')], {
-      env: { ...process.env, SIGNAL: 'metrics', PROTOCOL: 'http/protobuf', ENDPOINT: `http://127.0.0.1:${httpPort}`, COUNT: '300', EXPECTED_OUT: expectedFile },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
-    assert.equal(await new Promise((r) => child.once('exit', r)), 0, err);
-    const points = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as { resource: Record<string, unknown>; scope: string; name: string; type: string; attributes: Record<string, string>; value: unknown; temporality: number }[];
+    await runOtelSender({ SIGNAL: 'metrics', PROTOCOL: 'http/protobuf', ENDPOINT: `http://127.0.0.1:${httpPort}`, COUNT: '300', EXPECTED_OUT: expectedFile });
+    const points = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as SdkPoint[];
     assert.ok(points.some((p) => p.temporality === 1) && points.some((p) => p.temporality === 2), 'both delta and cumulative points were sent');
-
-    // The names the compatibility spec gives the sender's instruments.
-    const NAMES: Record<string, string> = {
-      'http.server.requests': 'http_server_requests_total', 'http.server.active_requests': 'http_server_active_requests',
-      'http.server.request.duration': 'http_server_request_duration_seconds', 'latency.exp': 'latency_exp_milliseconds',
-      'room.temperature': 'room_temperature_celsius', 'bytes.sent': 'bytes_sent_total', 'queue.depth': 'queue_depth',
-    };
-    const selector = (p: (typeof points)[number], suffix = '', extra = ''): string => {
-      const [scopeName, scopeVersion] = p.scope.split('@');
-      const labels = Object.entries(p.attributes).map(([k, v]) => `${k.replace(/\./g, '_')}="${v}"`);
-      labels.push(`job="${String(p.resource['service.name'])}"`, `otel_scope_name="${scopeName}"`, `otel_scope_version="${scopeVersion}"`);
-      if (extra) labels.push(extra);
-      return `${NAMES[p.name]}${suffix}{${labels.join(',')}}`;
-    };
     // Every series the points make, and no other: numbers 1, classic histograms a bucket per
     // bound + the +Inf bucket + _sum + _count, native histograms 1; and a target_info per resource.
     const expectedSeries = 2 + points.reduce((n, p) => n + (p.type === 'histogram' ? (p.value as { bounds: number[] }).bounds.length + 3 : 1), 0);
@@ -169,26 +149,26 @@ service:
     assert.equal(seen, expectedSeries);
     let checked = 0;
     for (const p of points) {
-      assert.ok(NAMES[p.name], `a name for ${p.name}`);
+      assert.ok(SDK_SERIES_NAMES[p.name], `a name for ${p.name}`);
       if (p.type === 'sum' || p.type === 'gauge') {
-        const r = await prom.query(selector(p));
-        assert.equal(r.result.length, 1, selector(p));
-        assert.equal(Number(r.result[0]!.value![1]), p.value, selector(p));
+        const r = await prom.query(sdkSeriesSelector(p));
+        assert.equal(r.result.length, 1, sdkSeriesSelector(p));
+        assert.equal(Number(r.result[0]!.value![1]), p.value, sdkSeriesSelector(p));
       } else if (p.type === 'histogram') {
         const v = p.value as { bounds: number[]; counts: number[]; count: number; sum: number };
         let cumulative = 0;
         for (let i = 0; i < v.counts.length; i++) {
           cumulative += v.counts[i]!;
           const le = i < v.bounds.length ? String(v.bounds[i]) : '+Inf';
-          const r = await prom.query(selector(p, '_bucket', `le="${le}"`));
-          assert.equal(Number(r.result[0]?.value?.[1]), cumulative, selector(p, '_bucket', `le="${le}"`));
+          const r = await prom.query(sdkSeriesSelector(p, '_bucket', `le="${le}"`));
+          assert.equal(Number(r.result[0]?.value?.[1]), cumulative, sdkSeriesSelector(p, '_bucket', `le="${le}"`));
         }
-        assert.equal(Number((await prom.query(selector(p, '_count'))).result[0]!.value![1]), v.count);
-        assert.ok(Math.abs(Number((await prom.query(selector(p, '_sum'))).result[0]!.value![1]) - v.sum) < 1e-9);
+        assert.equal(Number((await prom.query(sdkSeriesSelector(p, '_count'))).result[0]!.value![1]), v.count);
+        assert.ok(Math.abs(Number((await prom.query(sdkSeriesSelector(p, '_sum'))).result[0]!.value![1]) - v.sum) < 1e-9);
       } else {
         const v = p.value as { count: number; sum: number };
-        const r = (await prom.query(selector(p))).result;
-        assert.equal(r.length, 1, selector(p));
+        const r = (await prom.query(sdkSeriesSelector(p))).result;
+        assert.equal(r.length, 1, sdkSeriesSelector(p));
         assert.equal(r[0]!.histogram![1].count, String(v.count));
         assert.ok(Math.abs(Number(r[0]!.histogram![1].sum) - v.sum) < 1e-6);
       }
