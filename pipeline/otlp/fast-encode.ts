@@ -338,11 +338,48 @@ export function preEncodeKeyValue<T extends object>(kv: T): T {
   return Object.freeze(kv);
 }
 
+/** Where preEncodeKeyValueList keeps a list's bytes: the field tag they were written under
+ * and the bytes (every element with its tag), filled at the list's first encoding. */
+const LIST_ENCODED = Symbol('sonde.otlp.encodedKeyValueList');
+interface ListBytes { tag: number; bytes: Uint8Array | undefined }
+type PreEncodedList = { [LIST_ENCODED]?: ListBytes };
+
+/**
+ * Freezes a list of attributes that a producer hands to many items unchanged (the same
+ * attributes on every span of a connection), its elements as preEncodeKeyValue does, and lets
+ * the encoder keep the list's bytes at its first encoding: every later request copies them in
+ * one piece. Requests stay byte-identical. Returns the same array.
+ */
+export function preEncodeKeyValueList<T extends object>(list: T[]): readonly T[] {
+  for (const kv of list) if (!Object.isFrozen(kv)) preEncodeKeyValue(kv);
+  const holder: ListBytes = { tag: -1, bytes: undefined };
+  Object.defineProperty(list, LIST_ENCODED, { value: holder, enumerable: false });
+  return Object.freeze(list);
+}
+
 // Attributes are most of the data: their loop calls wKeyValue directly (the generic wList's
 // writer argument makes its call megamorphic), so V8 can inline.
 function wKvs(tag: number, list: unknown): void {
   if (!nonEmpty(list)) return;
   const l = list as Msg[];
+  const shared = (list as PreEncodedList)[LIST_ENCODED];
+  if (shared !== undefined) {
+    if (shared.tag === tag && shared.bytes !== undefined) {
+      ensure(shared.bytes.length + HEADROOM);
+      out.set(shared.bytes, wp);
+      wp += shared.bytes.length;
+      return;
+    }
+    const start = wp;
+    wKvElements(tag, l);
+    shared.tag = tag;
+    shared.bytes = Uint8Array.prototype.slice.call(out, start, wp);
+    return;
+  }
+  wKvElements(tag, l);
+}
+
+function wKvElements(tag: number, l: Msg[]): void {
   for (let i = 0; i < l.length; i++) {
     out[wp++] = tag;
     const pre = (l[i] as PreEncoded)[ENCODED];

@@ -39,30 +39,30 @@ export type MessageHead = RequestHead | ResponseHead;
 
 const lower = (c: number): number => c | 0x20;
 
-/** Whether b[at..] starts with `ascii` (exact bytes). */
-function startsWith(b: Buffer, at: number, ascii: string): boolean {
-  if (b.length - at < ascii.length) return false;
+/** Whether b[at, end) starts with `ascii` (exact bytes). */
+function startsWith(b: Buffer, at: number, ascii: string, end: number): boolean {
+  if (end - at < ascii.length) return false;
   for (let i = 0; i < ascii.length; i++) if (b[at + i] !== ascii.charCodeAt(i)) return false;
   return true;
 }
 
-/** What a message's first bytes look like: 'request', 'response', or undefined. Byte compares
- * only: this runs for every syscall record. */
-export function startKind(b: Buffer, from = 0): 'request' | 'response' | undefined {
-  if (b.length - from < 5) return undefined;
-  if (startsWith(b, from, 'HTTP/1.')) return 'response';
+/** What the message starting at b[from] (bytes up to `end`) looks like: 'request', 'response',
+ * or undefined. Byte compares only: this runs for every syscall record. */
+export function startKind(b: Buffer, from = 0, end = b.length): 'request' | 'response' | undefined {
+  if (end - from < 5) return undefined;
+  if (startsWith(b, from, 'HTTP/1.', end)) return 'response';
   let sp = -1;
-  const end = Math.min(b.length, from + 8);
-  for (let i = from; i < end; i++) {
+  const max = Math.min(end, from + 8);
+  for (let i = from; i < max; i++) {
     if (b[i] === 0x20) { sp = i; break; }
   }
   if (sp < 0) return undefined;
   switch (sp - from) {
-    case 3: return startsWith(b, from, 'GET') || startsWith(b, from, 'PUT') ? 'request' : undefined;
-    case 4: return startsWith(b, from, 'POST') || startsWith(b, from, 'HEAD') ? 'request' : undefined;
-    case 5: return startsWith(b, from, 'PATCH') || startsWith(b, from, 'TRACE') ? 'request' : undefined;
-    case 6: return startsWith(b, from, 'DELETE') ? 'request' : undefined;
-    case 7: return startsWith(b, from, 'OPTIONS') || startsWith(b, from, 'CONNECT') ? 'request' : undefined;
+    case 3: return startsWith(b, from, 'GET', end) || startsWith(b, from, 'PUT', end) ? 'request' : undefined;
+    case 4: return startsWith(b, from, 'POST', end) || startsWith(b, from, 'HEAD', end) ? 'request' : undefined;
+    case 5: return startsWith(b, from, 'PATCH', end) || startsWith(b, from, 'TRACE', end) ? 'request' : undefined;
+    case 6: return startsWith(b, from, 'DELETE', end) ? 'request' : undefined;
+    case 7: return startsWith(b, from, 'OPTIONS', end) || startsWith(b, from, 'CONNECT', end) ? 'request' : undefined;
     default: return undefined;
   }
 }
@@ -109,11 +109,10 @@ function wantedName(b: Buffer, pos: number, len: number): string | undefined {
   }
 }
 
-/** Index of the "\r\n" at or after `from` (its \r), or -1. A byte loop: heads are short and a
+/** Index of the "\r\n" in b[from, end) (its \r), or -1. A byte loop: heads are short and a
  * native indexOf call per line costs more than the scan. */
-function crlf(b: Buffer, from: number): number {
-  const n = b.length;
-  for (let i = from + 1; i < n; i++) {
+function crlf(b: Buffer, from: number, end: number): number {
+  for (let i = from + 1; i < end; i++) {
     if (b[i] === 0x0a && b[i - 1] === 0x0d) return i - 1;
   }
   return -1;
@@ -185,11 +184,11 @@ function methodAt(b: Buffer, from: number, end: number): string | undefined {
     if (b[i] === 0x20) { sp = i; break; }
   }
   switch (sp - from) {
-    case 3: return startsWith(b, from, 'GET') ? 'GET' : startsWith(b, from, 'PUT') ? 'PUT' : undefined;
-    case 4: return startsWith(b, from, 'POST') ? 'POST' : startsWith(b, from, 'HEAD') ? 'HEAD' : undefined;
-    case 5: return startsWith(b, from, 'PATCH') ? 'PATCH' : startsWith(b, from, 'TRACE') ? 'TRACE' : undefined;
-    case 6: return startsWith(b, from, 'DELETE') ? 'DELETE' : undefined;
-    case 7: return startsWith(b, from, 'OPTIONS') ? 'OPTIONS' : startsWith(b, from, 'CONNECT') ? 'CONNECT' : undefined;
+    case 3: return startsWith(b, from, 'GET', end) ? 'GET' : startsWith(b, from, 'PUT', end) ? 'PUT' : undefined;
+    case 4: return startsWith(b, from, 'POST', end) ? 'POST' : startsWith(b, from, 'HEAD', end) ? 'HEAD' : undefined;
+    case 5: return startsWith(b, from, 'PATCH', end) ? 'PATCH' : startsWith(b, from, 'TRACE', end) ? 'TRACE' : undefined;
+    case 6: return startsWith(b, from, 'DELETE', end) ? 'DELETE' : undefined;
+    case 7: return startsWith(b, from, 'OPTIONS', end) ? 'OPTIONS' : startsWith(b, from, 'CONNECT', end) ? 'CONNECT' : undefined;
     default: return undefined;
   }
 }
@@ -201,7 +200,7 @@ function requestLine(b: Buffer, from: number, eol: number, headers: KeptHeaders)
   const t0 = from + method.length + 1;
   // " HTTP/1.x" closes the line; the target between holds no whitespace (JavaScript's \s in latin1)
   const vAt = eol - 9;
-  if (vAt <= t0 || b[vAt] !== 0x20 || !startsWith(b, vAt + 1, 'HTTP/1.')) return undefined;
+  if (vAt <= t0 || b[vAt] !== 0x20 || !startsWith(b, vAt + 1, 'HTTP/1.', eol)) return undefined;
   const minor = b[eol - 1];
   if (minor !== 0x30 && minor !== 0x31) return undefined;
   for (let i = t0; i < vAt; i++) {
@@ -212,15 +211,15 @@ function requestLine(b: Buffer, from: number, eol: number, headers: KeptHeaders)
 }
 
 /**
- * Parses the head at the start of `b` (which may hold only its first bytes). Undefined when the
+ * Parses the head at b[from, end) (which may hold only its first bytes). Undefined when the
  * first line is not a complete HTTP/1.x request or status line.
  */
-export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
-  const eol = crlf(b, from);
+export function parseHead(b: Buffer, from = 0, end = b.length): MessageHead | undefined {
+  const eol = crlf(b, from, end);
   if (eol < 0) return undefined;
   const headers: KeptHeaders = { chunked: false, close: false, expectContinue: false };
   let head: MessageHead;
-  if (startsWith(b, from, 'HTTP/1.')) {
+  if (startsWith(b, from, 'HTTP/1.', eol)) {
     // "HTTP/1.x NNN[ reason]"
     const v = b[from + 7];
     const d = (i: number): number => (b[from + 9 + i] as number) - 0x30;
@@ -235,14 +234,14 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
   // headers: name ':' value CRLF ... CRLF CRLF; only the wanted names are decoded
   let pos = eol + 2;
   for (;;) {
-    const end = crlf(b, pos);
-    if (end < 0) break; // cut by the capture: the rest of the head is unknown
-    if (end === pos) {
-      head.headLength = end + 2 - from;
+    const lineEnd = crlf(b, pos, end);
+    if (lineEnd < 0) break; // cut by the capture: the rest of the head is unknown
+    if (lineEnd === pos) {
+      head.headLength = lineEnd + 2 - from;
       break;
     }
     let colon = -1;
-    const limit = Math.min(end, pos + 33);
+    const limit = Math.min(lineEnd, pos + 33);
     for (let i = pos; i < limit; i++) {
       if (b[i] === 0x3a) { colon = i; break; }
     }
@@ -250,13 +249,13 @@ export function parseHead(b: Buffer, from = 0): MessageHead | undefined {
       const name = wantedName(b, pos, colon - pos);
       if (name !== undefined) {
         let vs = colon + 1;
-        let ve = end;
+        let ve = lineEnd;
         while (vs < ve && isTrimmed(b[vs] as number)) vs++;
         while (ve > vs && isTrimmed(b[ve - 1] as number)) ve--;
         keepBytes(headers, name, b, vs, ve);
       }
     }
-    pos = end + 2;
+    pos = lineEnd + 2;
   }
   return head;
 }

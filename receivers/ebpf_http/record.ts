@@ -67,10 +67,18 @@ export interface HttpEvent {
   lport: number;
   rport: number;
   comm: string;
-  /** the first bytes of the syscall's data (a view into the batch: copy to keep) */
-  data: Buffer;
+  /** the first bytes of the syscall's data are bytes[dataStart, dataStart + captured): the
+   * batch itself, not a copy (read during the call only; copy to keep) */
+  bytes: Buffer;
+  dataStart: number;
+  captured: number;
   /** its last bytes when `data` does not reach them */
   tail: Buffer;
+}
+
+/** A record's captured bytes as their own view (for the rare paths that keep or search them). */
+export function dataOf(e: HttpEvent): Buffer {
+  return e.bytes.subarray(e.dataStart, e.dataStart + e.captured);
 }
 
 /** "::ffff:a.b.c.d" -> "a.b.c.d"; other IPv6 addresses in the usual compressed form. */
@@ -136,7 +144,9 @@ class HttpRecord implements HttpEvent {
   flags = 0;
   lport = 0;
   rport = 0;
-  data: Buffer = EMPTY;
+  bytes: Buffer = EMPTY;
+  dataStart = 0;
+  captured = 0;
   private b: Buffer = EMPTY;
   private o = 0;
 
@@ -159,7 +169,9 @@ class HttpRecord implements HttpEvent {
     this.flags = b[o + O_FLAGS] as number;
     this.lport = u16(b, o + O_LPORT);
     this.rport = u16(b, o + O_RPORT);
-    this.data = captured === 0 ? EMPTY : b.subarray(o + HEADER, o + HEADER + captured);
+    this.bytes = b;
+    this.dataStart = o + HEADER;
+    this.captured = captured;
     return this;
   }
 

@@ -7,7 +7,7 @@ import Long from 'long';
 
 import type { KernelClock } from '../../native/clock';
 import { processInfo } from '../../pipeline/ebpf/proc';
-import { preEncodeKeyValue } from '../../pipeline/otlp/fast-encode';
+import { preEncodeKeyValue, preEncodeKeyValueList } from '../../pipeline/otlp/fast-encode';
 import { SpanKind, StatusCode, type KeyValue, type ResourceSpans, type Span, type TracesData } from '../../pipeline/pdata';
 import { containerId } from './container';
 import { redactQuery, routeOf, parseTraceparent, splitTarget } from './route';
@@ -35,6 +35,11 @@ const SCHEME_HTTP = sstr('url.scheme', 'http');
 const SCHEME_HTTPS = sstr('url.scheme', 'https');
 const VERSION_11 = sstr('network.protocol.version', '1.1');
 const VERSION_10 = sstr('network.protocol.version', '1.0');
+/** a span's status, events and links: the same few values on every span, shared like the rest */
+const STATUS_UNSET: Span['status'] = Object.freeze({ code: StatusCode.UNSET });
+const STATUS_ERROR: Span['status'] = Object.freeze({ code: StatusCode.ERROR });
+const NO_EVENTS = Object.freeze([]) as unknown as Span['events'];
+const NO_LINKS = Object.freeze([]) as unknown as Span['links'];
 
 /** Values kept per cache before it starts over (paths, Host and User-Agent values). */
 const MAX_CACHED = 4096;
@@ -74,6 +79,21 @@ interface ConnParts {
   tuple: KeyValue[];
   /** server.address/port from the socket, when no Host header names them */
   server: KeyValue[];
+  /** the attribute list of the connection's last span, with what it was made of */
+  last?: SharedAttributes;
+}
+
+/** A span's whole attribute list, shared by the spans of a connection that repeat its request
+ * and status (a keep-alive client asks for the same thing again and again), and the shared
+ * parts it was built from (compared by identity). */
+interface SharedAttributes {
+  method: KeyValue;
+  path: PathParts;
+  status: KeyValue;
+  version: KeyValue;
+  host: KeyValue[] | undefined;
+  agent: KeyValue | undefined;
+  list: KeyValue[];
 }
 
 const U32 = 0xffffffffn;
@@ -83,18 +103,19 @@ const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns 
 /** kernel times up to 2^53 ns (104 days of uptime) convert exactly through a double */
 const SAFE_NS = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids). */
+/** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids), handed out as
+ * plain Uint8Array views (a Buffer view costs several times more to make). */
 class IdSource {
-  private pool = Buffer.alloc(4096);
+  private pool = new Uint8Array(4096);
   private pos = this.pool.length;
 
-  take(n: number): Buffer {
+  take(n: number): Uint8Array {
     if (this.pos + n > this.pool.length) {
-      this.pool = Buffer.alloc(4096);
+      this.pool = new Uint8Array(4096);
       randomFillSync(this.pool);
       this.pos = 0;
     }
-    const b = this.pool.subarray(this.pos, this.pos + n);
+    const b = new Uint8Array(this.pool.buffer, this.pos, n);
     this.pos += n;
     return b;
   }
@@ -215,24 +236,33 @@ export class SpanBuilder {
     if (!byMethod) pp.byMethod.set(req.method, (byMethod = [sstr('http.request.method', req.method), `${req.method} ${pp.route}`]));
     let status = this.statuses.get(res.status);
     if (!status) this.statuses.set(res.status, (status = sint('http.response.status_code', res.status)));
-    const attrs: KeyValue[] = [
-      byMethod[0], pp.path, pp.httpRoute, status, PROTOCOL_NAME,
-      res.version === '1.1' ? VERSION_11 : res.version === '1.0' ? VERSION_10 : str('network.protocol.version', res.version),
-      TRANSPORT, conn.tls ? SCHEME_HTTPS : SCHEME_HTTP,
-    ];
+    const version = res.version === '1.1' ? VERSION_11 : res.version === '1.0' ? VERSION_10 : str('network.protocol.version', res.version);
     // a TLS connection whose socket was never seen has no addresses: none rather than "::"
     const tuple = conn.noTuple ? undefined : this.connParts(conn);
-    if (tuple) for (const kv of tuple.tuple) attrs.push(kv);
-    if (this.opts.captureQuery && query !== undefined && query !== '') attrs.push(str('url.query', redactQuery(query)));
-    // server.address/port: the Host header's, else the socket's
-    const hostAttrs = req.headers.host ? this.hosts.get(req.headers.host, hostParts) : undefined;
-    if (hostAttrs && hostAttrs.length > 0) {
-      for (const kv of hostAttrs) attrs.push(kv);
-      if (hostAttrs.length === 1 && tuple) attrs.push(tuple.server[1] as KeyValue);
-    } else if (tuple) {
-      attrs.push(tuple.server[0] as KeyValue, tuple.server[1] as KeyValue);
+    const host = req.headers.host ? this.hosts.get(req.headers.host, hostParts) : undefined;
+    const agent = req.headers.userAgent ? this.agents.get(req.headers.userAgent, (v) => sstr('user_agent.original', v)) : undefined;
+    const withQuery = this.opts.captureQuery && query !== undefined && query !== '';
+    const last = tuple?.last;
+    let attrs: KeyValue[];
+    if (last && !withQuery && last.method === byMethod[0] && last.path === pp && last.status === status && last.version === version && last.host === host && last.agent === agent) {
+      attrs = last.list;
+    } else {
+      attrs = [byMethod[0], pp.path, pp.httpRoute, status, PROTOCOL_NAME, version, TRANSPORT, conn.tls ? SCHEME_HTTPS : SCHEME_HTTP];
+      if (tuple) for (const kv of tuple.tuple) attrs.push(kv);
+      if (withQuery) attrs.push(str('url.query', redactQuery(query)));
+      // server.address/port: the Host header's, else the socket's
+      if (host && host.length > 0) {
+        for (const kv of host) attrs.push(kv);
+        if (host.length === 1 && tuple) attrs.push(tuple.server[1] as KeyValue);
+      } else if (tuple) {
+        attrs.push(tuple.server[0] as KeyValue, tuple.server[1] as KeyValue);
+      }
+      if (agent) attrs.push(agent);
+      if (tuple && !withQuery) {
+        preEncodeKeyValueList(attrs);
+        tuple.last = { method: byMethod[0], path: pp, status, version, host, agent, list: attrs };
+      }
     }
-    if (req.headers.userAgent) attrs.push(this.agents.get(req.headers.userAgent, (v) => sstr('user_agent.original', v)));
     const error = res.status >= 500 || (!server && res.status >= 400);
     const span: Span = {
       traceId: this.ids.take(16),
@@ -242,9 +272,9 @@ export class SpanBuilder {
       startTimeUnixNano: this.epoch(x.startNs),
       endTimeUnixNano: this.epoch(x.endNs > x.startNs ? x.endNs : x.startNs),
       attributes: attrs,
-      events: [],
-      links: [],
-      status: { code: error ? StatusCode.ERROR : StatusCode.UNSET },
+      events: NO_EVENTS,
+      links: NO_LINKS,
+      status: error ? STATUS_ERROR : STATUS_UNSET,
     };
     if (server) {
       const tp = parseTraceparent(req.headers.traceparent);

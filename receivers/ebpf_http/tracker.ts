@@ -11,7 +11,7 @@
 //    with a request it does not answer (except when two or more requests were pipelined before
 //    Sonde started: documented, not detectable from the bytes).
 import { parseHead, responseHasNoBody, startKind, type MessageHead, type RequestHead, type ResponseHead } from './http1';
-import { CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, Direction, EventKind, Role, type HttpEvent } from './record';
+import { CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, dataOf, Direction, EventKind, Role, type HttpEvent } from './record';
 
 /** One request and its response on one connection. */
 export interface Exchange {
@@ -187,7 +187,7 @@ export class HttpTracker {
   private feed(c: Conn, s: Stream, requestSide: boolean, e: HttpEvent): void {
     let pos = 0;
     const total = e.total;
-    const data = e.data;
+    const captured = e.captured;
     let guard = 0;
     while (pos < total && guard++ < 1024) {
       const m = s.msg;
@@ -196,7 +196,7 @@ export class HttpTracker {
         continue;
       }
       if (!m || m.body.kind === 'none' || m.body.kind === 'until_next' || m.body.kind === 'until_close' || (m.body.kind === 'chunked' && m.body.phase === 'lost' && pos === 0)) {
-        const kind = pos < data.length ? startKind(data, pos) : undefined;
+        const kind = pos < captured ? startKind(e.bytes, e.dataStart + pos, e.dataStart + captured) : undefined;
         const expected = requestSide ? 'request' : 'response';
         if (kind === expected) {
           if (m) this.endMessage(c, s, m, requestSide, m.lastNs, m.body.kind === 'none' ? undefined : 'end_inferred');
@@ -228,15 +228,15 @@ export class HttpTracker {
   private beginMessage(c: Conn, s: Stream, requestSide: boolean, e: HttpEvent, pos: number): number {
     const m: Message = { startNs: e.tsNs, lastNs: e.tsNs, body: NO_BODY };
     s.msg = m;
-    const captured = e.data.length - pos;
-    const head = headAt(s, e.data, pos);
+    const captured = e.captured - pos;
+    const head = headAt(s, e.bytes, e.dataStart + pos, e.dataStart + e.captured);
     if (head?.headLength !== undefined) {
       this.headParsed(c, s, m, head, requestSide);
       return pos + head.headLength;
     }
-    if (e.data.length === e.total && captured <= MAX_HEAD_BYTES) {
+    if (e.captured === e.total && captured <= MAX_HEAD_BYTES) {
       // every byte is here: the head continues in the next syscall
-      m.partialHead = Buffer.from(e.data.subarray(pos));
+      m.partialHead = Buffer.from(e.bytes.subarray(e.dataStart + pos, e.dataStart + e.captured));
       return e.total;
     }
     // the capture cut the head: what it says so far is all there is
@@ -252,7 +252,7 @@ export class HttpTracker {
 
   private continueHead(c: Conn, s: Stream, m: Message, requestSide: boolean, e: HttpEvent): number {
     const prev = m.partialHead as Buffer;
-    const joined = Buffer.concat([prev, e.data]);
+    const joined = Buffer.concat([prev, dataOf(e)]);
     m.partialHead = undefined;
     m.lastNs = e.tsNs;
     const head = parseHead(joined);
@@ -260,7 +260,7 @@ export class HttpTracker {
       this.headParsed(c, s, m, head, requestSide);
       return head.headLength - prev.length;
     }
-    if (e.data.length === e.total && joined.length <= MAX_HEAD_BYTES) {
+    if (e.captured === e.total && joined.length <= MAX_HEAD_BYTES) {
       m.partialHead = joined;
       return e.total;
     }
@@ -379,7 +379,7 @@ export class HttpTracker {
 
   /** A chunk-size or trailer line at `pos`, when it lies inside the captured bytes. */
   private chunkLine(c: Conn, s: Stream, m: Message, b: Extract<Body, { kind: 'chunked' }>, requestSide: boolean, e: HttpEvent, pos: number): number {
-    const data = e.data;
+    const data = dataOf(e);
     if (pos >= data.length) {
       // the line is beyond the capture: fall back to the body's last bytes
       b.phase = 'lost';
@@ -418,7 +418,7 @@ export class HttpTracker {
 
   /** A chunked body whose framing was lost ends in the syscall whose bytes end with "0\r\n\r\n". */
   private checkChunkTail(c: Conn, s: Stream, m: Message, requestSide: boolean, e: HttpEvent): void {
-    const last = e.data.length === e.total ? e.data : e.tail;
+    const last = e.captured === e.total ? dataOf(e) : e.tail;
     if (last.length >= CHUNK_END.length && last.subarray(last.length - CHUNK_END.length).equals(CHUNK_END)) {
       this.endMessage(c, s, m, requestSide, e.tsNs);
     }
@@ -472,19 +472,26 @@ export class HttpTracker {
 /** Longest head kept for the comparison with the next one. */
 const MAX_CACHED_HEAD = 1024;
 
-/** The head at data[pos..]: the stream's last one when the bytes are the same (a parse is
+/** The head at b[from, end): the stream's last one when the bytes are the same (a parse is
  * deterministic on a head's bytes; heads are never changed once parsed), else parsed. */
-function headAt(s: Stream, data: Buffer, pos: number): MessageHead | undefined {
+function headAt(s: Stream, b: Buffer, from: number, end: number): MessageHead | undefined {
   const prev = s.lastBytes;
-  if (prev !== undefined && data.length - pos >= prev.length && data.compare(prev, 0, prev.length, pos, pos + prev.length) === 0) {
-    return s.lastHead;
-  }
-  const head = parseHead(data, pos);
+  if (prev !== undefined && sameBytes(prev, b, from, end)) return s.lastHead;
+  const head = parseHead(b, from, end);
   if (head?.headLength !== undefined && head.headLength <= MAX_CACHED_HEAD) {
     s.lastHead = head;
-    s.lastBytes = Buffer.from(data.subarray(pos, pos + head.headLength));
+    s.lastBytes = Buffer.from(b.subarray(from, from + head.headLength));
   }
   return head;
+}
+
+/** Whether b[from, end) starts with `prev`. A byte loop: a head is a few hundred bytes, less
+ * than what a native compare call costs in argument checks. */
+function sameBytes(prev: Buffer, b: Buffer, from: number, end: number): boolean {
+  const n = prev.length;
+  if (end - from < n) return false;
+  for (let i = 0; i < n; i++) if (prev[i] !== b[from + i]) return false;
+  return true;
 }
 
 function requestBody(h: RequestHead): Body {

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import { bpfObjectPath } from '../../native/index';
-import { decodeHttpEvent, forEachHttpEvent, HTTP_CAPTURE_MAX, HTTP_EVENT, HTTP_TAIL_LEN } from '../../receivers/ebpf_http/record';
+import { dataOf, decodeHttpEvent, forEachHttpEvent, HTTP_CAPTURE_MAX, HTTP_EVENT, HTTP_TAIL_LEN } from '../../receivers/ebpf_http/record';
 import { buildC, ensureEbpfBuild, ROOT } from '../helpers/ebpf';
 
 const FIELDS = Object.entries(HTTP_EVENT.fields);
@@ -92,7 +92,7 @@ describe('eBPF record layout: bpf/http_capture.h = receivers/ebpf_http/record.ts
     assert.equal(e.raddr, '2001:db8::1');
     assert.equal(e.total, 999);
     assert.equal(e.comm, 'nginx');
-    assert.equal(e.data.toString(), data.toString());
+    assert.equal(dataOf(e).toString(), data.toString());
     assert.equal(e.tail.toString(), '0\r\n\r\n');
     assert.equal(decodeHttpEvent(rec, 0, HTTP_EVENT.headerSize - 1), undefined, 'short record');
   });

@@ -12,6 +12,9 @@ import { CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from '../.
 import { parseTraceparent, redactQuery, routeOf, splitTarget } from '../../receivers/ebpf_http/route';
 import { HttpTracker, type Exchange } from '../../receivers/ebpf_http/tracker';
 
+/** Bytes of the records around a record in a batch: a complete head end and message start. */
+const NEIGHBOUR = '\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+
 class Conn {
   private ts = 1000n;
   readonly out: Exchange[] = [];
@@ -27,9 +30,13 @@ class Conn {
     const data = b.subarray(0, Math.min(b.length, this.capture));
     const tail = b.length > data.length ? b.subarray(b.length - 16) : Buffer.alloc(0);
     this.ts += 10n;
+    // the captured bytes sit inside a batch, between other records' bytes that look like HTTP:
+    // nothing may be read beyond them
+    const batch = Buffer.concat([Buffer.from(NEIGHBOUR, 'latin1'), data, Buffer.from(NEIGHBOUR, 'latin1')]);
     const e: HttpEvent = {
       tsNs: this.ts, connId: 1n, total: b.length, tgid: 10, tid: 10, fd: 3, kind: EventKind.DATA, direction: dir,
-      role: this.role, flags: this.flags, laddr: '127.0.0.1', raddr: '127.0.0.1', lport: 80, rport: 5555, comm: 'x', data, tail,
+      role: this.role, flags: this.flags, laddr: '127.0.0.1', raddr: '127.0.0.1', lport: 80, rport: 5555, comm: 'x',
+      bytes: batch, dataStart: NEIGHBOUR.length, captured: data.length, tail,
     };
     this.tracker.handle(e);
     return this;
@@ -40,7 +47,7 @@ class Conn {
 
   close(): this {
     this.tracker.handle({ tsNs: this.ts, connId: 1n, total: 0, tgid: 10, tid: 10, fd: 3, kind: EventKind.CLOSE, direction: 0, role: this.role,
-      flags: 0, laddr: '', raddr: '', lport: 0, rport: 0, comm: '', data: Buffer.alloc(0), tail: Buffer.alloc(0) });
+      flags: 0, laddr: '', raddr: '', lport: 0, rport: 0, comm: '', bytes: Buffer.alloc(0), dataStart: 0, captured: 0, tail: Buffer.alloc(0) });
     return this;
   }
 

@@ -262,7 +262,7 @@ describe('ebpf_http tracker: TLS connections without a socket yet', function () 
         const tuple = (flags & CONN_NO_TUPLE) === 0;
         const e: HttpEvent = {
           tsNs: ts++, connId: 7n, total: data.length, tgid: 10, tid: 10, fd: tuple ? 5 : -1, kind: EventKind.DATA, direction: dir, role: Role.CLIENT,
-          flags, laddr: tuple ? '127.0.0.1' : '::', raddr: tuple ? '127.0.0.1' : '::', lport: tuple ? 40000 : 0, rport: tuple ? 8443 : 0, comm: 'node', data, tail: Buffer.alloc(0),
+          flags, laddr: tuple ? '127.0.0.1' : '::', raddr: tuple ? '127.0.0.1' : '::', lport: tuple ? 40000 : 0, rport: tuple ? 8443 : 0, comm: 'node', bytes: data, dataStart: 0, captured: data.length, tail: Buffer.alloc(0),
         };
         t.handle(e);
       },

@@ -16,7 +16,7 @@ import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { codecs } from '../../pipeline/otlp/codec';
 import { decodeLogsFast, decodeMetricsFast, decodeTracesFast } from '../../pipeline/otlp/fast-decode';
-import { encodeLogsFast, encodeMetricsFast, encodeTracesFast } from '../../pipeline/otlp/fast-encode';
+import { encodeLogsFast, encodeMetricsFast, encodeTracesFast, preEncodeKeyValue, preEncodeKeyValueList } from '../../pipeline/otlp/fast-encode';
 import { WireError, type Msg } from '../../pipeline/otlp/fast-wire';
 import { otlpType } from '../../pipeline/otlp/schema';
 import { PermanentError } from '../../pipeline/errors';
@@ -267,6 +267,27 @@ describe('fast OTLP codec vs protobufjs (the reference)', () => {
     // Tiny spans too: a span body under 128 bytes has a one-byte prefix, narrower than guessed.
     spans.push({ traceId: Buffer.alloc(0), spanId: Buffer.alloc(0), name: 's', kind: 0, startTimeUnixNano: Long.UZERO, attributes: [], events: [], links: [] });
     differential('traces', { resourceSpans: [{ scopeSpans: [{ spans }] }, { scopeSpans: [{ spans: spans.slice(0, 3) }] }] }, 'large');
+  });
+
+  it('pre-encoded attributes and attribute lists (shared by many spans, also used as resource and event attributes): same bytes, every time', () => {
+    const kv = (key: string, v: Record<string, unknown>): { key: string; value: Record<string, unknown> } => ({ key, value: v });
+    const one = preEncodeKeyValue(kv('shared.s', { stringValue: 'x'.repeat(200) }));
+    const list = preEncodeKeyValueList([one, kv('n', { intValue: 7 }), kv('d', { doubleValue: 0.5 }), kv('nested', { kvlistValue: { values: [kv('a', { boolValue: true })] } })]);
+    assert.ok(Object.isFrozen(list) && Object.isFrozen(list[1]));
+    const span = (i: number, attributes: readonly unknown[]): Record<string, unknown> => ({
+      traceId: Buffer.alloc(16, i), spanId: Buffer.alloc(8, i), name: `s${i}`, startTimeUnixNano: Long.fromNumber(i, true), attributes,
+      events: [{ name: 'e', attributes: list }], links: [],
+    });
+    const request = (): unknown => ({
+      resourceSpans: [{
+        resource: { attributes: list },
+        scopeSpans: [{ scope: { name: 'sc', attributes: [one] }, spans: [span(1, list), span(2, [one, kv('own', { stringValue: 'y' })]), span(3, list)] }],
+      }],
+    });
+    // the list's bytes are kept at its first encoding (under one field tag) and copied after:
+    // the second and third requests take that path for the span attributes
+    for (let i = 0; i < 3; i++) differential('traces', request(), `pre-encoded, request ${i}`);
+    assert.throws(() => (list as unknown as unknown[]).push(one), TypeError);
   });
 
   it('lone UTF-16 surrogates: written as U+FFFD (valid UTF-8), where protobufjs writes bytes its own decoder rejects', () => {
