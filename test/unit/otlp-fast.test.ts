@@ -278,7 +278,7 @@ describe('fast OTLP codec vs protobufjs (the reference)', () => {
       traceId: Buffer.alloc(16, i), spanId: Buffer.alloc(8, i), name: `s${i}`, startTimeUnixNano: Long.fromNumber(i, true), attributes,
       events: [{ name: 'e', attributes: list }], links: [],
     });
-    const request = (): unknown => ({
+    const request = (): Parameters<typeof differential>[1] => ({
       resourceSpans: [{
         resource: { attributes: list },
         scopeSpans: [{ scope: { name: 'sc', attributes: [one] }, spans: [span(1, list), span(2, [one, kv('own', { stringValue: 'y' })]), span(3, list)] }],
