@@ -100,8 +100,6 @@ const U32 = 0xffffffffn;
 const TWO32 = 4294967296;
 /** Epoch nanoseconds -> unsigned Long from its two halves (no decimal string round trip). */
 const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns >> 32n) & U32), true);
-/** kernel times up to 2^53 ns (104 days of uptime) convert exactly through a double */
-const SAFE_NS = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids), handed out as
  * plain Uint8Array views (a Buffer view costs several times more to make). */
@@ -164,6 +162,8 @@ export class SpanBuilder {
   private readonly resources = new Map<number, KeyValue[]>();
   private readonly hostName = os.hostname();
   private readonly paths = new Cache<PathParts>();
+  /** request target -> its path's parts and its query (a client repeats its targets) */
+  private readonly targets = new Cache<{ parts: PathParts; query: string | undefined }>();
   private readonly hosts = new Cache<KeyValue[]>();
   private readonly agents = new Cache<KeyValue>();
   private readonly statuses = new Map<number, KeyValue>();
@@ -180,15 +180,14 @@ export class SpanBuilder {
 
   /** A kernel time as an epoch-time Long: the offset's halves added with a carry, no BigInt
    * arithmetic per span. */
-  private epoch(ktime: bigint): Long {
+  private epoch(k: number): Long {
     const off = this.clock.offsetNs();
-    if (ktime > SAFE_NS || off < 0n) return longOf(this.clock.toEpochNs(ktime));
+    if (off < 0n) return longOf(this.clock.toEpochNs(BigInt(k)));
     if (off !== this.offset) {
       this.offset = off;
       this.offLo = Number(off & U32);
       this.offHi = Number((off >> 32n) & U32);
     }
-    const k = Number(ktime);
     const kHi = Math.floor(k / TWO32);
     let lo = k - kHi * TWO32 + this.offLo;
     let hi = kHi + this.offHi;
@@ -230,8 +229,10 @@ export class SpanBuilder {
     const res = x.response;
     const conn = x.conn;
     const server = conn.role === Role.SERVER;
-    const { path, query } = splitTarget(req.target);
-    const pp = this.pathParts(path);
+    const { parts: pp, query } = this.targets.get(req.target, (t) => {
+      const split = splitTarget(t);
+      return { parts: this.pathParts(split.path), query: split.query };
+    });
     let byMethod = pp.byMethod.get(req.method);
     if (!byMethod) pp.byMethod.set(req.method, (byMethod = [sstr('http.request.method', req.method), `${req.method} ${pp.route}`]));
     let status = this.statuses.get(res.status);

@@ -18,9 +18,9 @@ export interface Exchange {
   conn: ConnInfo;
   request: RequestHead;
   response: ResponseHead;
-  /** kernel time of the request's first byte and of the response's last byte */
-  startNs: bigint;
-  endNs: bigint;
+  /** kernel time of the request's first byte and of the response's last byte (HttpEvent.tsNs) */
+  startNs: number;
+  endNs: number;
 }
 
 export interface ConnInfo {
@@ -65,8 +65,8 @@ interface Message {
   head?: MessageHead;
   /** captured bytes of a head that continues in the next syscall */
   partialHead?: Buffer;
-  startNs: bigint;
-  lastNs: bigint;
+  startNs: number;
+  lastNs: number;
   body: Body;
   /** the request this response answers (undefined: unmatched, framed and discarded) */
   request?: PendingRequest;
@@ -74,7 +74,7 @@ interface Message {
 
 interface PendingRequest {
   head: RequestHead;
-  startNs: bigint;
+  startNs: number;
 }
 
 interface Stream {
@@ -425,7 +425,7 @@ export class HttpTracker {
   }
 
   /** A message is complete: a response completes its exchange. */
-  private endMessage(c: Conn, s: Stream, m: Message, requestSide: boolean, endNs: bigint, reason?: TrackerCount): void {
+  private endMessage(c: Conn, s: Stream, m: Message, requestSide: boolean, endNs: number, reason?: TrackerCount): void {
     if (s.msg === m) s.msg = undefined;
     if (reason) this.count(reason);
     if (requestSide || !m.head || m.head.type !== 'response') return;

@@ -16,7 +16,7 @@ import { HttpTracker, type Exchange } from '../../receivers/ebpf_http/tracker';
 const NEIGHBOUR = '\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
 
 class Conn {
-  private ts = 1000n;
+  private ts = 1000;
   readonly out: Exchange[] = [];
   readonly counts = new Map<string, number>();
   readonly tracker = new HttpTracker({ maxConnections: 100, maxPendingRequests: 8, idleTimeoutMs: 60_000 },
@@ -29,7 +29,7 @@ class Conn {
     const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
     const data = b.subarray(0, Math.min(b.length, this.capture));
     const tail = b.length > data.length ? b.subarray(b.length - 16) : Buffer.alloc(0);
-    this.ts += 10n;
+    this.ts += 10;
     // the captured bytes sit inside a batch, between other records' bytes that look like HTTP:
     // nothing may be read beyond them
     const batch = Buffer.concat([Buffer.from(NEIGHBOUR, 'latin1'), data, Buffer.from(NEIGHBOUR, 'latin1')]);
@@ -75,7 +75,7 @@ describe('ebpf_http tracker (hand-built records)', function () {
     const c = new Conn().recv(req('/big'));
     for (let o = 0; o < full.length; o += 8192) c.send(full.subarray(o, o + 8192));
     assert.deepEqual(c.pairs(), ['GET /big 200']);
-    assert.equal(c.out[0]?.endNs, 1000n + 10n * BigInt(1 + Math.ceil(full.length / 8192)));
+    assert.equal(c.out[0]?.endNs, 1000 + 10 * (1 + Math.ceil(full.length / 8192)));
   });
 
   it('chunked: exact while chunk lines are captured, then by the "0\\r\\n\\r\\n" tail', function () {

@@ -253,7 +253,7 @@ describe('ebpf_http tracker: TLS connections without a socket yet', function () 
     const exchanges: Exchange[] = [];
     const counts = new Map<TrackerCount, number>();
     const t = new HttpTracker({ maxConnections: 16, maxPendingRequests: 8, idleTimeoutMs: 60_000 }, (x) => exchanges.push(x), (w, n = 1) => counts.set(w, (counts.get(w) ?? 0) + n));
-    let ts = 1n;
+    let ts = 1;
     return {
       exchanges,
       counts,
