@@ -79,6 +79,7 @@ struct conn_info {
 	__u8 state;
 	__u8 misses;
 	__u64 ssl; /* on a socket carrying TLS: the SSL pointer whose plaintext Sonde follows */
+	__u8 comm_sent; /* a data record of this connection carried the thread name already */
 };
 
 struct data_args {
@@ -324,7 +325,7 @@ static __always_inline __u64 new_conn_id(void)
 }
 
 /* Fills and submits a record: header, the first capture bytes and the tail. */
-static __always_inline void emit(const struct conn_info *c, struct conn_key *key, __u8 kind,
+static __always_inline void emit(struct conn_info *c, struct conn_key *key, __u8 kind,
 				 const struct data_args *a, __u64 ts, __u64 total)
 {
 	__u32 zero = 0;
@@ -352,7 +353,13 @@ static __always_inline void emit(const struct conn_info *c, struct conn_key *key
 	e->flags = c->flags;
 	e->tail_len = 0;
 	e->syscall = a ? a->syscall : HTTP_SC_CLOSE;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* the thread name once per connection (user space keeps it with the connection) */
+	if (kind == HTTP_EV_DATA && !c->comm_sent) {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		c->comm_sent = 1;
+	} else {
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
 
 	__u32 want = capture_bytes;
 	if (want > HTTP_CAPTURE_MAX)

@@ -73,7 +73,8 @@ struct http_capture_event {
 	__u32 tail_len; /* bytes in tail[] (0 when data[] already holds the end) */
 	__u32 syscall;  /* enum http_syscall */
 	__u8 tail[HTTP_TAIL_LEN]; /* the last tail_len bytes of the syscall's data */
-	char comm[16];  /* the thread's name: the process may be gone when user space looks */
+	char comm[16];  /* the thread's name, in a connection's first data record only (zeros in
+			 * the others): the process may be gone when user space looks */
 	__u8 data[HTTP_CAPTURE_MAX];
 };
 

@@ -68,6 +68,7 @@ export interface HttpEvent {
   raddr: string;
   lport: number;
   rport: number;
+  /** the thread's name: in a connection's first data record only ('' in the others) */
   comm: string;
   /** the first bytes of the syscall's data are bytes[dataStart, dataStart + captured): the
    * batch itself, not a copy (read during the call only; copy to keep) */
@@ -192,19 +193,83 @@ export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | 
   return new HttpRecord().load(b, o, captured);
 }
 
-/** Calls fn for each record of a u32-length-framed batch; returns how many were malformed. The
- * record passed to fn is valid during the call only (the next record reuses it). */
+/** Offsets and times of a batch's records, and their sort keys: reused from batch to batch. */
+let offsets = new Int32Array(4096);
+let times = new Float64Array(4096);
+let keys = new Float64Array(4096);
+
+/** Records per batch at most for the packed sort keys below (the index takes their low 13 bits). */
+const MAX_SORTED = 8192;
+
+/**
+ * Calls fn for each record of a u32-length-framed batch, in kernel-time order; returns how many
+ * were malformed. The ring buffer holds records in the order they were sent, and a send is sent
+ * at its syscall's exit but timed at its entry: a client whose reader thread records the response
+ * before its writer thread's exit records the request would show the answer first. The record
+ * passed to fn is valid during the call only (the next record reuses it).
+ */
 export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): number {
   let bad = 0;
-  const rec = new HttpRecord();
+  let n = 0;
+  let ordered = true;
+  let last = -Infinity;
+  let min = Infinity;
   for (let o = 0; o + 4 <= batch.length;) {
     const len = u32(batch, o);
     o += 4;
-    if (o + len > batch.length) return bad + 1;
-    const captured = len >= HTTP_EVENT.headerSize ? u32(batch, o + F.captured.offset) : 0;
-    if (len < HTTP_EVENT.headerSize || HTTP_EVENT.headerSize + captured > len) bad++;
-    else fn(rec.load(batch, o, captured));
+    if (o + len > batch.length) {
+      bad++;
+      break;
+    }
+    const captured = len >= HEADER ? u32(batch, o + F.captured.offset) : 0;
+    if (len < HEADER || HEADER + captured > len) {
+      bad++;
+    } else {
+      if (n === offsets.length) grow();
+      const t = u32(batch, o + O_TS_NS + 4) * 0x100000000 + u32(batch, o + O_TS_NS);
+      offsets[n] = o;
+      times[n] = t;
+      if (t < last) ordered = false;
+      if (t < min) min = t;
+      last = t;
+      n++;
+    }
     o += len;
   }
+  const rec = new HttpRecord();
+  const visit = (i: number): void => {
+    const o = offsets[i] as number;
+    fn(rec.load(batch, o, u32(batch, o + F.captured.offset)));
+  };
+  if (ordered) {
+    for (let i = 0; i < n; i++) visit(i);
+  } else if (n <= MAX_SORTED && maxOf(n) - min < Number.MAX_SAFE_INTEGER / MAX_SORTED) {
+    // one native numeric sort of (time offset, index) packed in a double: stable, no comparator
+    const k = keys.subarray(0, n);
+    for (let i = 0; i < n; i++) k[i] = ((times[i] as number) - min) * MAX_SORTED + i;
+    k.sort();
+    for (let i = 0; i < n; i++) visit((k[i] as number) % MAX_SORTED);
+  } else {
+    const idx = Array.from({ length: n }, (_, i) => i);
+    idx.sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
+    for (const i of idx) visit(i);
+  }
   return bad;
+}
+
+function maxOf(n: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) if ((times[i] as number) > m) m = times[i] as number;
+  return m;
+}
+
+function grow(): void {
+  const size = offsets.length * 2;
+  const o = new Int32Array(size);
+  o.set(offsets);
+  offsets = o;
+  const t = new Float64Array(size);
+  t.set(times);
+  times = t;
+  keys = new Float64Array(size);
 }

@@ -146,6 +146,8 @@ export class HttpTracker {
     }
     if (e.kind !== EventKind.DATA || (e.role !== Role.SERVER && e.role !== Role.CLIENT)) return;
     const c = this.conn(e);
+    // the kernel sends the thread name with a connection's first data record only
+    if (c.info.comm === '') c.info.comm = e.comm;
     if (c.info.noTuple && (e.flags & CONN_NO_TUPLE) === 0) {
       // a TLS connection learned its socket after its first record
       Object.assign(c.info, { laddr: e.laddr, lport: e.lport, raddr: e.raddr, rport: e.rport, noTuple: false });

@@ -96,4 +96,44 @@ describe('eBPF record layout: bpf/http_capture.h = receivers/ebpf_http/record.ts
     assert.equal(e.tail.toString(), '0\r\n\r\n');
     assert.equal(decodeHttpEvent(rec, 0, HTTP_EVENT.headerSize - 1), undefined, 'short record');
   });
+
+  it('a batch is visited in kernel-time order (equal times in batch order), malformed records counted and skipped', function () {
+    const F = HTTP_EVENT.fields;
+    const frame = (ts: bigint, fd: number, body = 'x'): Buffer => {
+      const data = Buffer.from(body);
+      const rec = Buffer.alloc(HTTP_EVENT.headerSize + data.length);
+      rec.writeBigUInt64LE(ts, F.ts_ns.offset);
+      rec.writeInt32LE(fd, F.fd.offset);
+      rec.writeUInt32LE(data.length, F.captured.offset);
+      rec.writeUInt8(1, F.kind.offset);
+      data.copy(rec, HTTP_EVENT.headerSize);
+      const framed = Buffer.alloc(4 + rec.length);
+      framed.writeUInt32LE(rec.length);
+      rec.copy(framed, 4);
+      return framed;
+    };
+    const short = Buffer.alloc(8);
+    short.writeUInt32LE(4); // a record shorter than its header
+    const visit = (batch: Buffer): { fds: number[]; bad: number; data: string[] } => {
+      const fds: number[] = [];
+      const data: string[] = [];
+      const bad = forEachHttpEvent(batch, (e) => { fds.push(e.fd); data.push(dataOf(e).toString()); });
+      return { fds, bad, data };
+    };
+    // the response read (ts 200) reached the ring before the request write timed at its entry (ts 100)
+    const late = visit(Buffer.concat([frame(200n, 1, 'HTTP/1.1 200'), short, frame(100n, 2, 'GET /'), frame(200n, 3), frame(150n, 4), frame(200n, 5)]));
+    assert.deepEqual(late.fds, [2, 4, 1, 3, 5]);
+    assert.deepEqual(late.data.slice(0, 2), ['GET /', 'x']);
+    assert.equal(late.bad, 1);
+    // in order already: as they come
+    assert.deepEqual(visit(Buffer.concat([frame(1n, 1), frame(1n, 2), frame(2n, 3)])).fds, [1, 2, 3]);
+    // times far apart (beyond the packed sort key's range) and past 2^53 ns: still in order
+    assert.deepEqual(visit(Buffer.concat([frame(2n ** 60n, 1), frame(5n, 2), frame(2n ** 54n, 3)])).fds, [2, 3, 1]);
+    // more records than one packed sort takes
+    const many = Array.from({ length: 9000 }, (_, i) => frame(BigInt(9000 - i), i));
+    const fds = visit(Buffer.concat(many)).fds;
+    assert.equal(fds.length, 9000);
+    assert.equal(fds[0], 8999);
+    assert.equal(fds[8999], 0);
+  });
 });
