@@ -4,6 +4,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/perf_event.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -293,11 +295,24 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
     return env.Undefined();
   }
 
+  // The verifier stops with EAGAIN when a signal is pending, and libbpf retries only a few
+  // times: a CPU profiler's SIGPROF every millisecond (node --cpu-prof, the pprof extension)
+  // makes a large object fail to load. Blocked, the signal waits until the load is done.
+  int LoadHoldingProfilerSignals() {
+    sigset_t prof, old;
+    sigemptyset(&prof);
+    sigaddset(&prof, SIGPROF);
+    pthread_sigmask(SIG_BLOCK, &prof, &old);
+    int err = bpf_object__load(obj_);
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return err;
+  }
+
   Napi::Value Load(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckNotLoaded(env, "load");
     LogCapture log;
-    int err = bpf_object__load(obj_);
+    int err = LoadHoldingProfilerSignals();
     if (err) {
       // libbpf cannot load an object twice, even after a failure: the caller reopens it
       failed_ = true;

@@ -2,10 +2,12 @@
 // fds, nothing is pinned, so the kernel frees them once the last fd is gone.
 import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { BpfObject } from '../../native/index';
 import { buildC, ensureEbpfBuild, ROOT, spawnGated, WRITER_C } from '../helpers/ebpf';
+import { requireBuild, tempDir } from '../helpers/sonde-process';
 
 const TP = 'tracepoint__syscalls__sys_enter_write';
 
@@ -79,5 +81,27 @@ setInterval(() => {}, 1000);
     child.kill('SIGKILL');
     await exited;
     assert.ok(await eventually(() => !progExists(id)), `program ${id} survived its process`);
+  });
+
+  it('loads while a CPU profiler signals the process every 100 us (node --cpu-prof): SIGPROF waits for the verifier', function () {
+    this.timeout(60_000);
+    // the verifier gives up on a pending signal; a large object takes long enough to be hit
+    const script = `
+      const { BpfObject } = require(${JSON.stringify(path.join(ROOT, 'dist/native/index.js'))});
+      const o = BpfObject.open('http_capture');
+      for (const p of o.programs()) if (!p.name.startsWith('tracepoint__')) o.setAutoload(p.name, false);
+      o.load();
+      o.close();
+      console.log('loaded');`;
+    requireBuild();
+    const profiles = tempDir();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-dir', profiles, '--cpu-prof-interval', '100', '-e', script], { encoding: 'utf8' });
+        assert.equal(r.stdout.trim(), 'loaded', r.stderr);
+      }
+    } finally {
+      fs.rmSync(profiles, { recursive: true, force: true });
+    }
   });
 });
