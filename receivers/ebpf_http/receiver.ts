@@ -276,6 +276,7 @@ export class EbpfHttpReceiver implements Component {
   }
 
   private onBatch(batch: Buffer): void {
+    this.spans.syncClock();
     this.tracker.beginBatch();
     const bad = forEachHttpEvent(batch, (e) => this.record(e));
     this.tracker.endBatch();
@@ -343,6 +344,7 @@ export class EbpfHttpReceiver implements Component {
     const now = performance.now();
     if (now - this.lastSweep > 5000) {
       this.lastSweep = now;
+      this.spans.syncClock();
       this.tracker.sweep();
     }
     this.reportKernel();

@@ -168,26 +168,33 @@ export class SpanBuilder {
   private readonly agents = new Cache<KeyValue>();
   private readonly statuses = new Map<number, KeyValue>();
   private readonly conns = new WeakMap<object, ConnParts>();
-  /** the clock offset last used, as two u32 halves */
-  private offset = -1n;
+  /** the clock offset (realtime - monotonic) the spans use, and its two u32 halves */
+  private offset = 0n;
   private offLo = 0;
   private offHi = 0;
+  private clockSynced = false;
 
   constructor(
     private readonly clock: KernelClock,
     private readonly opts: SpanOptions,
   ) {}
 
+  /** Takes the clock's current offset for the spans that follow: once per batch of records, not
+   * per span (the clock itself re-measures it every minute). */
+  syncClock(): void {
+    const off = this.clock.offsetNs();
+    this.clockSynced = true;
+    if (off === this.offset) return;
+    this.offset = off;
+    this.offLo = Number(off & U32);
+    this.offHi = Number((off >> 32n) & U32);
+  }
+
   /** A kernel time as an epoch-time Long: the offset's halves added with a carry, no BigInt
    * arithmetic per span. */
   private epoch(k: number): Long {
-    const off = this.clock.offsetNs();
-    if (off < 0n) return longOf(this.clock.toEpochNs(BigInt(k)));
-    if (off !== this.offset) {
-      this.offset = off;
-      this.offLo = Number(off & U32);
-      this.offHi = Number((off >> 32n) & U32);
-    }
+    if (!this.clockSynced) this.syncClock();
+    if (this.offset < 0n) return longOf(BigInt(k) + this.offset);
     const kHi = Math.floor(k / TWO32);
     let lo = k - kHi * TWO32 + this.offLo;
     let hi = kHi + this.offHi;

@@ -129,6 +129,9 @@ describe('eBPF record layout: bpf/http_capture.h = receivers/ebpf_http/record.ts
     assert.deepEqual(visit(Buffer.concat([frame(1n, 1), frame(1n, 2), frame(2n, 3)])).fds, [1, 2, 3]);
     // times far apart (beyond the packed sort key's range) and past 2^53 ns: still in order
     assert.deepEqual(visit(Buffer.concat([frame(2n ** 60n, 1), frame(5n, 2), frame(2n ** 54n, 3)])).fds, [2, 3, 1]);
+    // far from time order (more moves than an insertion sort is allowed): sorted all the same
+    const reversed = visit(Buffer.concat(Array.from({ length: 1000 }, (_, i) => frame(BigInt(1000 - i), i)))).fds;
+    assert.deepEqual(reversed, Array.from({ length: 1000 }, (_, i) => 999 - i));
     // more records than one packed sort takes
     const many = Array.from({ length: 9000 }, (_, i) => frame(BigInt(9000 - i), i));
     const fds = visit(Buffer.concat(many)).fds;
