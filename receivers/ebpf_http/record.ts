@@ -193,13 +193,12 @@ export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | 
   return new HttpRecord().load(b, o, captured);
 }
 
-/** Offsets and times of a batch's records, and their sort keys: reused from batch to batch. */
+/** Offsets, captured lengths and times of a batch's records, and the order to visit them in:
+ * reused from batch to batch. */
 let offsets = new Int32Array(4096);
+let captures = new Int32Array(4096);
 let times = new Float64Array(4096);
-let keys = new Float64Array(4096);
-
-/** Records per batch at most for the packed sort keys below (the index takes their low 13 bits). */
-const MAX_SORTED = 8192;
+let order = new Int32Array(4096);
 
 /**
  * Calls fn for each record of a u32-length-framed batch, in kernel-time order; returns how many
@@ -213,7 +212,6 @@ export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): num
   let n = 0;
   let ordered = true;
   let last = -Infinity;
-  let min = Infinity;
   for (let o = 0; o + 4 <= batch.length;) {
     const len = u32(batch, o);
     o += 4;
@@ -228,69 +226,58 @@ export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): num
       if (n === offsets.length) grow();
       const t = u32(batch, o + O_TS_NS + 4) * 0x100000000 + u32(batch, o + O_TS_NS);
       offsets[n] = o;
+      captures[n] = captured;
       times[n] = t;
+      order[n] = n;
       if (t < last) ordered = false;
-      if (t < min) min = t;
       last = t;
       n++;
     }
     o += len;
   }
+  // the ring is almost in time order (a send is late by its own syscall): an insertion sort
+  // does few moves; a full sort when it would do too many
+  if (!ordered && !insertionSort(n, 8 * n)) {
+    const sorted = Array.from(order.subarray(0, n)).sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
+    order.set(sorted);
+  }
   const rec = new HttpRecord();
-  const visit = (i: number): void => {
-    const o = offsets[i] as number;
-    fn(rec.load(batch, o, u32(batch, o + F.captured.offset)));
-  };
-  if (ordered) {
-    for (let i = 0; i < n; i++) visit(i);
-  } else if (n <= MAX_SORTED && maxOf(n) - min < Number.MAX_SAFE_INTEGER / MAX_SORTED) {
-    // (time offset, index) packed in a double: one number per record, stable order
-    const k = keys.subarray(0, n);
-    for (let i = 0; i < n; i++) k[i] = ((times[i] as number) - min) * MAX_SORTED + i;
-    // the ring is almost in time order (a send is late by its own syscall): an insertion sort
-    // does few moves; a native sort when it would do too many
-    if (!insertionSort(k, 8 * n)) k.sort();
-    for (let i = 0; i < n; i++) visit((k[i] as number) % MAX_SORTED);
-  } else {
-    const idx = Array.from({ length: n }, (_, i) => i);
-    idx.sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
-    for (const i of idx) visit(i);
+  for (let i = 0; i < n; i++) {
+    const r = order[i] as number;
+    fn(rec.load(batch, offsets[r] as number, captures[r] as number));
   }
   return bad;
 }
 
-/** Sorts k in place unless that takes more than `budget` moves (then false, k still a
- * permutation of itself). */
-function insertionSort(k: Float64Array, budget: number): boolean {
-  for (let i = 1; i < k.length; i++) {
-    const v = k[i] as number;
+/** Sorts order[0, n) by time, stably, unless that takes more than `budget` moves (then false,
+ * order still a permutation). */
+function insertionSort(n: number, budget: number): boolean {
+  for (let i = 1; i < n; i++) {
+    const r = order[i] as number;
+    const t = times[r] as number;
     let j = i - 1;
-    while (j >= 0 && (k[j] as number) > v) {
-      k[j + 1] = k[j] as number;
+    while (j >= 0 && (times[order[j] as number] as number) > t) {
+      order[j + 1] = order[j] as number;
       j--;
       if (--budget < 0) {
-        k[j + 1] = v;
+        order[j + 1] = r;
         return false;
       }
     }
-    k[j + 1] = v;
+    order[j + 1] = r;
   }
   return true;
 }
 
-function maxOf(n: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < n; i++) if ((times[i] as number) > m) m = times[i] as number;
-  return m;
-}
-
 function grow(): void {
   const size = offsets.length * 2;
-  const o = new Int32Array(size);
-  o.set(offsets);
-  offsets = o;
-  const t = new Float64Array(size);
-  t.set(times);
-  times = t;
-  keys = new Float64Array(size);
+  const widen = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+    const w = make(size);
+    w.set(a);
+    return w;
+  };
+  offsets = widen(offsets, (k) => new Int32Array(k));
+  captures = widen(captures, (k) => new Int32Array(k));
+  times = widen(times, (k) => new Float64Array(k));
+  order = widen(order, (k) => new Int32Array(k));
 }
