@@ -75,7 +75,7 @@ export interface HttpEvent {
   bytes: Buffer;
   dataStart: number;
   captured: number;
-  /** its last bytes when `data` does not reach them */
+  /** its last bytes, when the captured ones do not reach them */
   tail: Buffer;
 }
 

@@ -102,7 +102,7 @@ const TWO32 = 4294967296;
 const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns >> 32n) & U32), true);
 
 /** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids), handed out as
- * plain Uint8Array views (a Buffer view costs several times more to make). */
+ * Uint8Array views (pdata's type: nothing downstream needs Buffer methods on an id). */
 class IdSource {
   private pool = new Uint8Array(4096);
   private pos = this.pool.length;
