@@ -205,6 +205,12 @@ export class SpanBuilder {
     return Long.fromBits(lo | 0, hi | 0, true);
   }
 
+  /** A request target's path parts and query (made once per distinct target). */
+  private readonly targetParts = (target: string): { parts: PathParts; query: string | undefined } => {
+    const split = splitTarget(target);
+    return { parts: this.pathParts(split.path), query: split.query };
+  };
+
   private pathParts(path: string): PathParts {
     return this.paths.get(path, (p) => {
       const route = routeOf(p);
@@ -236,10 +242,7 @@ export class SpanBuilder {
     const res = x.response;
     const conn = x.conn;
     const server = conn.role === Role.SERVER;
-    const { parts: pp, query } = this.targets.get(req.target, (t) => {
-      const split = splitTarget(t);
-      return { parts: this.pathParts(split.path), query: split.query };
-    });
+    const { parts: pp, query } = this.targets.get(req.target, this.targetParts);
     let byMethod = pp.byMethod.get(req.method);
     if (!byMethod) pp.byMethod.set(req.method, (byMethod = [sstr('http.request.method', req.method), `${req.method} ${pp.route}`]));
     let status = this.statuses.get(res.status);

@@ -228,7 +228,8 @@ export class HttpTracker {
   }
 
   private beginMessage(c: Conn, s: Stream, requestSide: boolean, e: HttpEvent, pos: number): number {
-    const m: Message = { startNs: e.tsNs, lastNs: e.tsNs, body: NO_BODY };
+    // every field from the start: one object shape for all messages, no growth when filled in
+    const m: Message = { head: undefined, partialHead: undefined, startNs: e.tsNs, lastNs: e.tsNs, body: NO_BODY, request: undefined };
     s.msg = m;
     const captured = e.captured - pos;
     const head = headAt(s, e.bytes, e.dataStart + pos, e.dataStart + e.captured);
