@@ -102,24 +102,46 @@ export function keyedTraceMessages(data: TracesData, maxBytes: number, byId: boo
   return { messages, oversize };
 }
 
+/** Where the entry measured last by scopeBody or resourceBody ends in `order`. */
+let entryEnd = 0;
+
+/** Body bytes of the scope entry that holds order[from] and the spans after it in the same scope
+ * (up to `to`); entryEnd is set past them. */
+function scopeBody(p: TracesPieces, order: Int32Array, from: number, to: number): number {
+  const { scopes, spans, spanScope } = p;
+  const c = spanScope[order[from]!]!;
+  let body = scopes[4 * c + 1]! - scopes[4 * c]! + scopes[4 * c + 3]! - scopes[4 * c + 2]!;
+  let i = from;
+  while (i < to && spanScope[order[i]!] === c) {
+    const x = order[i++]!;
+    body += spans[2 * x + 1]! - spans[2 * x]!;
+  }
+  entryEnd = i;
+  return body;
+}
+
+/** Body bytes of the resource entry that holds order[from] and the spans after it in the same
+ * resource (up to `to`), their scope entries included; entryEnd is set past them. */
+function resourceBody(p: TracesPieces, order: Int32Array, from: number, to: number): number {
+  const { resources, scopeResource, spanScope } = p;
+  const r = scopeResource[spanScope[order[from]!]!]!;
+  let body = resources[4 * r + 1]! - resources[4 * r]! + resources[4 * r + 3]! - resources[4 * r + 2]!;
+  let i = from;
+  while (i < to && scopeResource[spanScope[order[i]!]!] === r) {
+    const ss = scopeBody(p, order, i, to);
+    body += 1 + varintLen(ss) + ss;
+    i = entryEnd;
+  }
+  entryEnd = i;
+  return body;
+}
+
 /** Bytes of the request holding spans order[from..to), grouped into resource and scope entries. */
 function sizeOf(p: TracesPieces, order: Int32Array, from: number, to: number): number {
-  const { resources, scopes, spans, scopeResource, spanScope } = p;
   let total = 0;
-  let i = from;
-  while (i < to) {
-    const r = scopeResource[spanScope[order[i]!]!]!;
-    let rsBody = resources[4 * r + 1]! - resources[4 * r]! + resources[4 * r + 3]! - resources[4 * r + 2]!;
-    while (i < to && scopeResource[spanScope[order[i]!]!] === r) {
-      const c = spanScope[order[i]!]!;
-      let ssBody = scopes[4 * c + 1]! - scopes[4 * c]! + scopes[4 * c + 3]! - scopes[4 * c + 2]!;
-      while (i < to && spanScope[order[i]!] === c) {
-        const x = order[i++]!;
-        ssBody += spans[2 * x + 1]! - spans[2 * x]!;
-      }
-      rsBody += 1 + varintLen(ssBody) + ssBody;
-    }
-    total += 1 + varintLen(rsBody) + rsBody;
+  for (let i = from; i < to; i = entryEnd) {
+    const rs = resourceBody(p, order, i, to);
+    total += 1 + varintLen(rs) + rs;
   }
   return total;
 }
@@ -130,29 +152,16 @@ function write(p: TracesPieces, order: Int32Array, from: number, to: number, dst
   let i = from;
   while (i < to) {
     const r = scopeResource[spanScope[order[i]!]!]!;
-    // The resource entry's length first: the sizes of its scope entries, then their bytes.
-    let end = i;
-    let rsBody = resources[4 * r + 1]! - resources[4 * r]! + resources[4 * r + 3]! - resources[4 * r + 2]!;
-    while (end < to && scopeResource[spanScope[order[end]!]!] === r) {
-      const c = spanScope[order[end]!]!;
-      let ssBody = scopes[4 * c + 1]! - scopes[4 * c]! + scopes[4 * c + 3]! - scopes[4 * c + 2]!;
-      while (end < to && spanScope[order[end]!] === c) {
-        const x = order[end++]!;
-        ssBody += spans[2 * x + 1]! - spans[2 * x]!;
-      }
-      rsBody += 1 + varintLen(ssBody) + ssBody;
-    }
+    // The resource entry's length first (the sizes of its scope entries), then their bytes.
+    const rsBody = resourceBody(p, order, i, to);
+    const end = entryEnd;
     dst[at++] = 0x0a;
     at = varint(dst, at, rsBody);
     at = copy(bytes, resources[4 * r]!, resources[4 * r + 1]!, dst, at);
     while (i < end) {
       const c = spanScope[order[i]!]!;
-      let ssBody = scopes[4 * c + 1]! - scopes[4 * c]! + scopes[4 * c + 3]! - scopes[4 * c + 2]!;
-      let j = i;
-      while (j < end && spanScope[order[j]!] === c) {
-        const x = order[j++]!;
-        ssBody += spans[2 * x + 1]! - spans[2 * x]!;
-      }
+      const ssBody = scopeBody(p, order, i, end);
+      const j = entryEnd;
       dst[at++] = 0x12;
       at = varint(dst, at, ssBody);
       at = copy(bytes, scopes[4 * c]!, scopes[4 * c + 1]!, dst, at);
