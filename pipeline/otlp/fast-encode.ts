@@ -752,6 +752,16 @@ export interface TracesPieces {
   spanScope: Int32Array;
 }
 
+/** An entry's own fields, as TracesPieces records them in table[4k, 4k + 4): its head message
+ * (field 1: resource or scope), then its schema_url (field 3). */
+function wEntryFields(table: Int32Array, k: number, head: unknown, writer: Writer, schemaUrl: unknown): void {
+  table[4 * k] = wp;
+  if (head != null) { out[wp++] = 0x0a; wMsg(head as Msg, writer); }
+  table[4 * k + 1] = table[4 * k + 2] = wp;
+  if (isStr(schemaUrl)) { out[wp++] = 0x1a; wStr(schemaUrl); }
+  table[4 * k + 3] = wp;
+}
+
 /** Throws plain errors on unencodable input, like encodeTracesFast (at the same depths). */
 export function encodeTracesPieces(m: Msg): TracesPieces {
   const rsl = (m.resourceSpans ?? []) as Msg[];
@@ -774,25 +784,16 @@ export function encodeTracesPieces(m: Msg): TracesPieces {
     let s = 0;
     for (let r = 0; r < rsl.length; r++) {
       const rs = rsl[r]!;
-      let v: unknown;
       // The depths a full request would be at: resource entry 1, scope entry 2.
       depth = 1;
       ensure(HEADROOM);
-      resources[4 * r] = wp;
-      if ((v = rs.resource) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wResource); }
-      resources[4 * r + 1] = resources[4 * r + 2] = wp;
-      if (isStr((v = rs.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
-      resources[4 * r + 3] = wp;
+      wEntryFields(resources, r, rs.resource, wResource, rs.schemaUrl);
       const ssl = (rs.scopeSpans ?? []) as Msg[];
       for (let j = 0; j < ssl.length; j++, c++) {
         const ss = ssl[j]!;
         depth = 2;
         scopeResource[c] = r;
-        scopes[4 * c] = wp;
-        if ((v = ss.scope) != null) { out[wp++] = 0x0a; wMsg(v as Msg, wScope); }
-        scopes[4 * c + 1] = scopes[4 * c + 2] = wp;
-        if (isStr((v = ss.schemaUrl))) { out[wp++] = 0x1a; wStr(v); }
-        scopes[4 * c + 3] = wp;
+        wEntryFields(scopes, c, ss.scope, wScope, ss.schemaUrl);
         const l = (ss.spans ?? []) as Msg[];
         for (let k = 0; k < l.length; k++, s++) {
           spanScope[s] = c;
