@@ -185,12 +185,18 @@ class HttpRecord implements HttpEvent {
   }
 }
 
+/** The captured byte count of the record at [o, o + len), or -1 when the record is malformed
+ * (shorter than its header, or than the bytes it says it carries). */
+function capturedOf(b: Buffer, o: number, len: number): number {
+  if (len < HEADER) return -1;
+  const captured = u32(b, o + F.captured.offset);
+  return HEADER + captured > len ? -1 : captured;
+}
+
 /** Decodes the record at [o, o + len) of a batch; undefined when it is malformed. */
 export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | undefined {
-  if (len < HTTP_EVENT.headerSize) return undefined;
-  const captured = b.readUInt32LE(o + F.captured.offset);
-  if (HTTP_EVENT.headerSize + captured > len) return undefined;
-  return new HttpRecord().load(b, o, captured);
+  const captured = capturedOf(b, o, len);
+  return captured < 0 ? undefined : new HttpRecord().load(b, o, captured);
 }
 
 /** Offsets, captured lengths and times of a batch's records, and the order to visit them in:
@@ -219,8 +225,8 @@ export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): num
       bad++;
       break;
     }
-    const captured = len >= HEADER ? u32(batch, o + F.captured.offset) : 0;
-    if (len < HEADER || HEADER + captured > len) {
+    const captured = capturedOf(batch, o, len);
+    if (captured < 0) {
       bad++;
     } else {
       if (n === offsets.length) grow();
