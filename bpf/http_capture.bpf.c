@@ -49,8 +49,10 @@ const volatile __u32 filter_pids[MAX_FILTER] = {};
 const volatile __u32 filter_pid_count = 0;
 const volatile __u16 filter_ports[MAX_FILTER] = {};
 const volatile __u32 filter_port_count = 0;
-/* the executable filter lives in user space; it fills skip_tgids */
+/* the executable filter lives in user space; it sets skip_bits (skip_tgids beyond them) */
 const volatile bool use_skip_tgids = false;
+/* bytes a CPU sends between two looks at the ring's fill level (0: a look per record) */
+const volatile __u64 wakeup_check_bytes = 0;
 /* TLS plaintext from the SSL uprobes (they are attached from user space per binary) */
 const volatile bool tls_enabled = false;
 /* data from the tcp_sendmsg/tcp_recvmsg probes (kprobe or fentry), not the syscall tracepoints */
@@ -155,7 +157,27 @@ struct {
 	__type(value, __s32);
 } connecting SEC(".maps");
 
-/* processes the executable filter ruled out (filled from user space) */
+/*
+ * Per-process flags asked on every syscall are bits, one per tgid below pid_max (user space
+ * sizes the arrays): an array lookup the verifier inlines into one load, where a hash lookup
+ * walks a bucket that is cache-cold at every request. A tgid beyond them (pid_max raised after
+ * load) falls back to the hash maps.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512); /* 64-bit words: user space sizes it from pid_max before load */
+	__type(key, __u32);
+	__type(value, __u64);
+} skip_bits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 512);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_bits SEC(".maps");
+
+/* processes the executable filter ruled out (filled from user space), beyond skip_bits */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -188,7 +210,7 @@ struct {
 	__type(value, __s32);
 } last_recv SEC(".maps");
 
-/* processes seen calling SSL_read/SSL_write */
+/* processes seen calling SSL_read/SSL_write, beyond tls_bits */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -207,6 +229,7 @@ struct {
 struct scratch {
 	struct http_capture_event ev;
 	__u8 slack[HTTP_CAPTURE_MAX];
+	__u64 unchecked; /* bytes this CPU sent since it last looked at the ring's fill level */
 };
 
 struct {
@@ -224,24 +247,58 @@ static __always_inline void count(__u32 idx)
 		*c += 1;
 }
 
-static __always_inline bool wanted(__u32 tgid)
+/* The word holding tgid's bit in `bits`, or NULL beyond the array. */
+static __always_inline __u64 *tgid_word(void *bits, __u32 tgid)
+{
+	__u32 w = tgid >> 6;
+
+	return bpf_map_lookup_elem(bits, &w);
+}
+
+static __always_inline bool tgid_flag(void *bits, void *beyond, __u32 tgid)
+{
+	__u64 *w = tgid_word(bits, tgid);
+
+	if (w)
+		return (*w >> (tgid & 63)) & 1;
+	return bpf_map_lookup_elem(beyond, &tgid) != NULL;
+}
+
+/* Not atomic (BPF has atomic AND from 5.12 only): a flag cleared in the same word at the same
+ * moment by another CPU or by user space may come back. User space clears a skip flag again on
+ * the EXEC record; a TLS flag left set only costs the TLS bookkeeping. */
+static __always_inline void clear_tgid_flag(void *bits, void *beyond, __u32 tgid)
+{
+	__u64 *w = tgid_word(bits, tgid);
+	__u64 bit = 1ULL << (tgid & 63);
+
+	if (!w)
+		bpf_map_delete_elem(beyond, &tgid);
+	else if (*w & bit)
+		*w &= ~bit;
+}
+
+/* Not Sonde itself, and among the configured pids (if any). */
+static __always_inline bool pid_wanted(__u32 tgid)
 {
 	if (sonde_self_tgid && tgid == sonde_self_tgid)
 		return false;
-	if (filter_pid_count) {
-		bool hit = false;
-		for (int i = 0; i < MAX_FILTER; i++) {
-			if (i >= filter_pid_count)
-				break;
-			if (filter_pids[i] == tgid) {
-				hit = true;
-				break;
-			}
-		}
-		if (!hit)
-			return false;
+	if (!filter_pid_count)
+		return true;
+	for (int i = 0; i < MAX_FILTER; i++) {
+		if (i >= filter_pid_count)
+			break;
+		if (filter_pids[i] == tgid)
+			return true;
 	}
-	if (use_skip_tgids && bpf_map_lookup_elem(&skip_tgids, &tgid))
+	return false;
+}
+
+static __always_inline bool wanted(__u32 tgid)
+{
+	if (!pid_wanted(tgid))
+		return false;
+	if (use_skip_tgids && tgid_flag(&skip_bits, &skip_tgids, tgid))
 		return false;
 	return true;
 }
@@ -422,10 +479,14 @@ static __always_inline void emit(struct conn_info *c, struct conn_key *key, __u8
 	__u64 size = offsetof(struct http_capture_event, data) + (e->captured & (2 * HTTP_CAPTURE_MAX - 1));
 	if (size > sizeof(struct http_capture_event))
 		size = sizeof(struct http_capture_event);
-	__u64 flags = sonde_wakeup_bytes == 0 ||
-				      bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= sonde_wakeup_bytes
-			      ? BPF_RB_FORCE_WAKEUP
-			      : BPF_RB_NO_WAKEUP;
+	/* the fill level is a cache line user space writes: looked at every wakeup_check_bytes */
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	s->unchecked += size;
+	if (s->unchecked >= wakeup_check_bytes) {
+		s->unchecked = 0;
+		if (sonde_wakeup_bytes == 0 || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= sonde_wakeup_bytes)
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&events, e, size, flags))
 		sonde_count_lost();
 	else
@@ -535,7 +596,7 @@ int tracepoint__syscalls__sys_exit_connect(struct trace_event_raw_sys_exit *ctx)
 /* A process that calls SSL functions (only those pay for the TLS socket bookkeeping). */
 static __always_inline bool tls_process(__u32 tgid)
 {
-	return tls_enabled && bpf_map_lookup_elem(&tls_tgids, &tgid);
+	return tls_enabled && tgid_flag(&tls_bits, &tls_tgids, tgid);
 }
 
 /* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. */
@@ -883,7 +944,14 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 
 	if (!tls_enabled || !wanted(tgid))
 		return 0;
-	if (!bpf_map_lookup_elem(&tls_tgids, &tgid)) {
+	__u64 *w = tgid_word(&tls_bits, tgid);
+	__u64 bit = 1ULL << (tgid & 63);
+	if (w) {
+		/* not atomic (kernels before 5.12 have no BPF atomic OR): a bit lost to a race with
+		 * another CPU is set again by the process's next SSL call */
+		if (!(*w & bit))
+			*w |= bit;
+	} else if (!bpf_map_lookup_elem(&tls_tgids, &tgid)) {
 		__u8 one = 1;
 		bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
 	}
@@ -1264,14 +1332,24 @@ int BPF_KPROBE(kprobe__tcp_close, struct sock *sk)
 	return kernel_path ? on_sk_close(sk) : 0;
 }
 
-/* A new program: user space looks at its executable (and soon its libraries) for SSL symbols. */
+/* A new program: user space looks at its executable (and soon its libraries) for SSL symbols,
+ * and decides the executable filter for it again (a process it ruled out is told too). */
 SEC("tracepoint/sched/sched_process_exec")
 int tracepoint__sched__sched_process_exec(void *ctx)
 {
 	__u32 zero = 0;
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 
-	if (!tls_enabled || !wanted(id >> 32))
+	if (tls_enabled) /* the new program has called no SSL function yet */
+		clear_tgid_flag(&tls_bits, &tls_tgids, tgid);
+	/* nor has it been judged by the executable filter: traced until user space has (it also
+	 * clears the flag on the EXEC record, should a write of its own have raced this one) */
+	if (use_skip_tgids)
+		clear_tgid_flag(&skip_bits, &skip_tgids, tgid);
+	if (!tls_enabled && !use_skip_tgids)
+		return 0;
+	if (!pid_wanted(tgid))
 		return 0;
 	struct scratch *s = bpf_map_lookup_elem(&scratch_map, &zero);
 	if (!s)

@@ -24,7 +24,8 @@
 enum http_event_kind {
 	HTTP_EV_DATA = 1,  /* bytes moved by a syscall (captured: the first of them) */
 	HTTP_EV_CLOSE = 2, /* the connection's fd was closed (or replaced), or its SSL freed */
-	HTTP_EV_EXEC = 3,  /* a process exec'd (tgid, comm only): user space looks for TLS libraries */
+	HTTP_EV_EXEC = 3,  /* a process exec'd (tgid, comm only): user space looks for TLS libraries
+			    * and judges the new program by the executable filter again */
 };
 
 enum http_direction {

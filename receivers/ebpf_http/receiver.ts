@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { kernelClock } from '../../native/clock';
 import { attachFirst, type AttachOption } from '../../native/fallback';
 import { probeFeatures, type FeatureReport } from '../../native/features';
-import { BpfObject, bpfObjectPath } from '../../native/index';
+import { BpfObject, bpfObjectPath, possibleCpus } from '../../native/index';
 import type { RingBufferReader } from '../../native/index';
 import { missingCapabilities, permissionHint } from '../../native/system';
 import type { Component, Host, Settings, SignalConsumers } from '../../pipeline/component';
@@ -48,6 +48,20 @@ const UNUSED_MAP_ENTRIES = 1024;
 const WAKEUP_MAX_BYTES = 1 << 20;
 const POLL_MS = 200;
 const wakeupBytes = (ringBytes: number): number => Math.min(WAKEUP_MAX_BYTES, ringBytes / 4);
+/** How often a CPU looks at the ring's fill level (a cache line the reader writes): the CPUs
+ * together overshoot the wake-up threshold by at most a quarter of it. */
+const wakeupCheckBytes = (ringBytes: number): number => Math.floor(wakeupBytes(ringBytes) / (4 * possibleCpus()));
+
+/** One bit per tgid below the kernel's pid_max, in 64-bit words (skip_bits, tls_bits). */
+function pidBitmapWords(): number {
+  let pidMax = 4 << 20; // the largest pid_max Linux allows
+  try {
+    pidMax = Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim()) || pidMax;
+  } catch {
+    // no procfs: the largest
+  }
+  return Math.ceil(pidMax / 64);
+}
 
 /** Without these the receiver sees nothing useful; the others only add coverage. */
 const REQUIRED = new Set(['accept4', 'connect', 'read', 'write', 'close']);
@@ -258,12 +272,15 @@ export class EbpfHttpReceiver implements Component {
       .setGlobalBool('kernel_path', kernelPath)
       .setMapMaxEntries('events', c.ring_buffer_size)
       .setGlobalU64('sonde_wakeup_bytes', wakeupBytes(c.ring_buffer_size))
+      .setGlobalU64('wakeup_check_bytes', wakeupCheckBytes(c.ring_buffer_size))
+      .setMapMaxEntries('skip_bits', this.allowExecutable ? pidBitmapWords() : 1)
+      .setMapMaxEntries('tls_bits', tls ? pidBitmapWords() : 1)
       .setMapMaxEntries('conns', kernelPath ? UNUSED_MAP_ENTRIES : c.max_connections)
       .setMapMaxEntries('sk_conns', kernelPath ? c.max_connections : UNUSED_MAP_ENTRIES);
     const skipped: string[] = [];
     for (const p of obj.programs()) {
       const other = (Object.keys(KERNEL_PROGRAMS) as ('fentry' | 'kprobe')[]).some((k) => k !== path && KERNEL_PROGRAMS[k].test(p.name));
-      if (other || (kernelPath && SYSCALL_DATA.test(p.name)) || (!tls && (isUprobe(p.name) || p.name === EXEC_PROGRAM))) obj.setAutoload(p.name, false);
+      if (other || (kernelPath && SYSCALL_DATA.test(p.name)) || (!tls && isUprobe(p.name)) || (!tls && !this.allowExecutable && p.name === EXEC_PROGRAM)) obj.setAutoload(p.name, false);
     }
     for (const p of obj.programs()) {
       const m = /^tracepoint__syscalls__(sys_(?:enter|exit)_(\w+))$/.exec(p.name);
@@ -285,6 +302,9 @@ export class EbpfHttpReceiver implements Component {
 
   private record(e: HttpEvent): void {
     if (e.kind === EventKind.EXEC) {
+      // a new program: the executable filter decides again
+      if (this.allowExecutable) this.forgetProcess(e.tgid);
+      if (!this.tls) return;
       try {
         this.tls?.onExec(e.tgid);
       } catch (err) {
@@ -292,7 +312,7 @@ export class EbpfHttpReceiver implements Component {
       }
       return;
     }
-    if (this.allowExecutable && !this.processAllowed(e.tgid)) return;
+    if (this.allowExecutable && !this.processAllowed(e)) return;
     try {
       this.tracker.handle(e);
     } catch (err) {
@@ -302,24 +322,48 @@ export class EbpfHttpReceiver implements Component {
     }
   }
 
-  /** The executable filter, decided once per process; ruled-out processes go to the kernel's skip map. */
-  private processAllowed(tgid: number): boolean {
+  /** The executable filter, decided once per program; ruled-out processes are skipped by the kernel. */
+  private processAllowed(e: HttpEvent): boolean {
+    const tgid = e.tgid;
     let ok = this.allowed.get(tgid);
     if (ok === undefined) {
-      ok = (this.allowExecutable as (p: ProcessInfo) => boolean)(processInfo(tgid));
+      // a process already gone is known by the thread name its connection's first record carries
+      ok = (this.allowExecutable as (p: ProcessInfo) => boolean)(processInfo(tgid, e.comm));
       if (this.allowed.size > 65536) this.allowed.clear();
       this.allowed.set(tgid, ok);
-      if (!ok && this.obj) {
-        const k = Buffer.alloc(4);
-        k.writeUInt32LE(tgid);
-        try {
-          this.obj.update('skip_tgids', k, Buffer.from([1]));
-        } catch {
-          // full: user space keeps filtering this process
-        }
-      }
+      if (!ok) this.setSkipped(tgid, true);
     }
     return ok;
+  }
+
+  /** A process exec'd: its new program is judged on its next record. */
+  private forgetProcess(tgid: number): void {
+    if (this.allowed.get(tgid) === false) this.setSkipped(tgid, false);
+    this.allowed.delete(tgid);
+  }
+
+  /** Sets or clears the kernel's skip flag of a process: its bit, or beyond the bits its
+   * skip_tgids entry. Only this thread writes them (no lost update). */
+  private setSkipped(tgid: number, skip: boolean): void {
+    const obj = this.obj;
+    if (!obj) return;
+    const key = Buffer.alloc(4);
+    try {
+      key.writeUInt32LE(tgid >>> 6);
+      const word = obj.lookup('skip_bits', key);
+      if (word) {
+        const bit = 1n << BigInt(tgid & 63);
+        const v = word.readBigUInt64LE(0);
+        word.writeBigUInt64LE(skip ? v | bit : v & ~bit);
+        obj.update('skip_bits', key, word);
+        return;
+      }
+      key.writeUInt32LE(tgid);
+      if (skip) obj.update('skip_tgids', key, Buffer.from([1]));
+      else obj.delete('skip_tgids', key);
+    } catch {
+      // skip_tgids full: user space keeps filtering this process
+    }
   }
 
   private exchange(x: Exchange): void {

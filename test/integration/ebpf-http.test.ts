@@ -361,6 +361,34 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     assert.ok(off.spans.every((s) => attr(s.resource, 'process.command_line') === undefined));
   });
 
+  it('executables: only matching programs are traced; a process ruled out is judged again when it execs', async function () {
+    const h = await receiver({ ports: [nginx.port], executables: ['curl'] });
+    // bash asks over /dev/tcp: ruled out (nginx too), its pid is then skipped in the kernel; a
+    // second later the same pid becomes curl, which is listed
+    const script = [
+      `exec 3<>/dev/tcp/127.0.0.1/${nginx.port}`,
+      `printf 'GET /by-bash/1 HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n' >&3`,
+      'while read -r -u 3 line; do :; done',
+      'exec 3<&-',
+      'sleep 1',
+      `exec curl -s -o /dev/null http://127.0.0.1:${nginx.port}/by-curl/2`,
+    ].join('; ');
+    const pid = await new Promise<number>((resolve, reject) => {
+      const c = execFile('bash', ['-c', script], (err) => (err ? reject(err) : resolve(c.pid as number)));
+    });
+    const byCurl = (): CapturedSpan[] => h.spans.filter((s) => sattr(s.span, 'url.path') === '/by-curl/2');
+    await until(h, () => byCurl().length > 0);
+    await new Promise((r) => setTimeout(r, 300));
+    await h.receiver.flush();
+    const spans = byCurl();
+    assert.equal(spans.length, 1, `spans of curl: ${JSON.stringify(h.spans.map((s) => [s.exe, s.span.kind, sattr(s.span, 'url.path')]))} ${JSON.stringify(h.telemetry.summary())}`);
+    const [curl] = spans as [CapturedSpan];
+    assert.equal(curl.span.kind, SpanKind.CLIENT);
+    assert.equal(curl.exe, 'curl');
+    assert.equal(curl.pid, pid, 'the pid bash had');
+    assert.deepEqual(h.spans.filter((s) => s !== curl).map((s) => [s.exe, sattr(s.span, 'url.path')]), [], 'nothing from bash or nginx');
+  });
+
   it('privacy: Authorization and Cookie values reach no span and no log; query secrets redacted when opted in', async function () {
     const h = await receiver({ ports: [nginx.port], capture_query: true });
     await run('curl', ['-s', '-o', '/dev/null', '-H', 'Authorization: Bearer SEKRET-AUTH-9431', '-H', 'Cookie: session=SEKRET-COOKIE-7719',
