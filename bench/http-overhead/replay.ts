@@ -57,7 +57,11 @@ async function record(file: string, seconds: number): Promise<void> {
     await rx.start(testHost);
     await new Promise((r) => setTimeout(r, 1000));
     before = progStats();
-    await new Promise<void>((resolve, reject) => execFile('hey', ['-z', `${seconds}s`, '-c', String(WORKERS), '-q', String(RATE / WORKERS), `http://127.0.0.1:${nginx.port}/index.html`],
+    // REPLAY_PIN=1: nginx on CPU 0, hey on CPU 1 (less run-to-run spread when comparing builds)
+    const pin = process.env.REPLAY_PIN === '1';
+    if (pin) for (const w of nginx.workers()) execFileSync('taskset', ['-pc', '0', String(w)]);
+    const heyArgs = ['-z', `${seconds}s`, '-c', String(WORKERS), '-q', String(RATE / WORKERS), `http://127.0.0.1:${nginx.port}/index.html`];
+    await new Promise<void>((resolve, reject) => execFile(pin ? 'taskset' : 'hey', pin ? ['-c', '1', 'hey', ...heyArgs] : heyArgs,
       { maxBuffer: 64 << 20 }, (err) => (err ? reject(err) : resolve())));
     await new Promise((r) => setTimeout(r, 500));
     // each program's runs and mean run time over the hey window (every process's syscalls)

@@ -104,6 +104,9 @@ export class EbpfHttpReceiver implements Component {
   private readonly spans: SpanBuilder;
   private readonly allowExecutable: ((p: ProcessInfo) => boolean) | undefined;
   private readonly allowed = new Map<number, boolean>();
+  /** the executable filter's last answer (records come in runs from one process) */
+  private lastTgid = -1;
+  private lastAllowed = false;
   private queue = new Map<number, Span[]>();
   private queued = 0;
   private readonly counts = new Map<string, number>();
@@ -325,6 +328,7 @@ export class EbpfHttpReceiver implements Component {
   /** The executable filter, decided once per program; ruled-out processes are skipped by the kernel. */
   private processAllowed(e: HttpEvent): boolean {
     const tgid = e.tgid;
+    if (tgid === this.lastTgid) return this.lastAllowed;
     let ok = this.allowed.get(tgid);
     if (ok === undefined) {
       // a process already gone is known by the thread name its connection's first record carries
@@ -333,11 +337,14 @@ export class EbpfHttpReceiver implements Component {
       this.allowed.set(tgid, ok);
       if (!ok) this.setSkipped(tgid, true);
     }
+    this.lastTgid = tgid;
+    this.lastAllowed = ok;
     return ok;
   }
 
   /** A process exec'd: its new program is judged on its next record. */
   private forgetProcess(tgid: number): void {
+    if (tgid === this.lastTgid) this.lastTgid = -1;
     if (this.allowed.get(tgid) === false) this.setSkipped(tgid, false);
     this.allowed.delete(tgid);
   }

@@ -12,6 +12,7 @@ import { SpanKind, StatusCode, type KeyValue, type ResourceSpans, type Span, typ
 import { containerId } from './container';
 import { redactQuery, routeOf, parseTraceparent, splitTarget } from './route';
 import { Role } from './record';
+import type { RequestHead } from './http1';
 import type { ConnInfo, Exchange } from './tracker';
 
 const str = (key: string, v: string): KeyValue => ({ key, value: { stringValue: v } });
@@ -81,6 +82,20 @@ interface ConnParts {
   server: KeyValue[];
   /** the attribute list of the connection's last span, with what it was made of */
   last?: SharedAttributes;
+  /** the parts of the connection's last request head (a keep-alive peer repeats its heads, and
+   * the tracker hands the same parsed head again for the same bytes) */
+  lastRequest?: RequestParts;
+}
+
+/** What a span takes from its request head, looked up once per distinct head. */
+interface RequestParts {
+  head: RequestHead;
+  path: PathParts;
+  query: string | undefined;
+  /** [http.request.method, span name] */
+  method: [KeyValue, string];
+  host: KeyValue[] | undefined;
+  agent: KeyValue | undefined;
 }
 
 /** A span's whole attribute list, shared by the spans of a connection that repeat its request
@@ -104,16 +119,17 @@ const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns 
 /** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids), handed out as
  * Uint8Array views (pdata's type: nothing downstream needs Buffer methods on an id). */
 class IdSource {
-  private pool = new Uint8Array(4096);
-  private pos = this.pool.length;
+  /** the pool's ArrayBuffer, kept: a typed array's .buffer is a runtime call */
+  private pool = new ArrayBuffer(4096);
+  private pos = this.pool.byteLength;
 
   take(n: number): Uint8Array {
-    if (this.pos + n > this.pool.length) {
-      this.pool = new Uint8Array(4096);
-      randomFillSync(this.pool);
+    if (this.pos + n > this.pool.byteLength) {
+      this.pool = new ArrayBuffer(4096);
+      randomFillSync(new Uint8Array(this.pool));
       this.pos = 0;
     }
-    const b = new Uint8Array(this.pool.buffer, this.pos, n);
+    const b = new Uint8Array(this.pool, this.pos, n);
     this.pos += n;
     return b;
   }
@@ -166,7 +182,8 @@ export class SpanBuilder {
   private readonly targets = new Cache<{ parts: PathParts; query: string | undefined }>();
   private readonly hosts = new Cache<KeyValue[]>();
   private readonly agents = new Cache<KeyValue>();
-  private readonly statuses = new Map<number, KeyValue>();
+  /** http.response.status_code by status (three digits: an array, no hashing) */
+  private readonly statuses: (KeyValue | undefined)[] = [];
   private readonly conns = new WeakMap<object, ConnParts>();
   /** the clock offset (realtime - monotonic) the spans use, and its two u32 halves */
   private offset = 0n;
@@ -237,21 +254,37 @@ export class SpanBuilder {
     return parts;
   }
 
+  /** The shared parts a request head gives its span (through the caches). */
+  private requestParts(req: RequestHead): RequestParts {
+    const { parts: pp, query } = this.targets.get(req.target, this.targetParts);
+    let method = pp.byMethod.get(req.method);
+    if (!method) pp.byMethod.set(req.method, (method = [sstr('http.request.method', req.method), `${req.method} ${pp.route}`]));
+    return {
+      head: req, path: pp, query, method,
+      host: req.headers.host ? this.hosts.get(req.headers.host, hostParts) : undefined,
+      agent: req.headers.userAgent ? this.agents.get(req.headers.userAgent, (v) => sstr('user_agent.original', v)) : undefined,
+    };
+  }
+
   span(x: Exchange): Span {
     const req = x.request;
     const res = x.response;
     const conn = x.conn;
     const server = conn.role === Role.SERVER;
-    const { parts: pp, query } = this.targets.get(req.target, this.targetParts);
-    let byMethod = pp.byMethod.get(req.method);
-    if (!byMethod) pp.byMethod.set(req.method, (byMethod = [sstr('http.request.method', req.method), `${req.method} ${pp.route}`]));
-    let status = this.statuses.get(res.status);
-    if (!status) this.statuses.set(res.status, (status = sint('http.response.status_code', res.status)));
-    const version = res.version === '1.1' ? VERSION_11 : res.version === '1.0' ? VERSION_10 : str('network.protocol.version', res.version);
     // a TLS connection whose socket was never seen has no addresses: none rather than "::"
     const tuple = conn.noTuple ? undefined : this.connParts(conn);
-    const host = req.headers.host ? this.hosts.get(req.headers.host, hostParts) : undefined;
-    const agent = req.headers.userAgent ? this.agents.get(req.headers.userAgent, (v) => sstr('user_agent.original', v)) : undefined;
+    let rp = tuple?.lastRequest;
+    if (rp?.head !== req) {
+      rp = this.requestParts(req);
+      if (tuple) tuple.lastRequest = rp;
+    }
+    const { path: pp, query, method: byMethod, host, agent } = rp;
+    let status = res.status < 1000 ? this.statuses[res.status] : undefined;
+    if (!status) {
+      status = sint('http.response.status_code', res.status);
+      if (res.status < 1000) this.statuses[res.status] = status;
+    }
+    const version = res.version === '1.1' ? VERSION_11 : res.version === '1.0' ? VERSION_10 : str('network.protocol.version', res.version);
     const withQuery = this.opts.captureQuery && query !== undefined && query !== '';
     const last = tuple?.last;
     let attrs: KeyValue[];

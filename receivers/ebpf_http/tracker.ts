@@ -115,6 +115,9 @@ const CHUNK_END = Buffer.from('0\r\n\r\n', 'latin1');
 
 export class HttpTracker {
   private readonly conns = new Map<number, Conn>();
+  /** the connection of the last record (a process often makes several syscalls in a row on one) */
+  private lastKey = -1;
+  private lastConn: Conn | undefined;
   /** performance.now() of the batch being handled (one clock read per batch, not per record) */
   private batchNow: number | undefined;
 
@@ -161,8 +164,13 @@ export class HttpTracker {
 
   private conn(e: HttpEvent): Conn {
     const key = e.connKey ?? Number(e.connId);
+    if (key === this.lastKey && this.lastConn) return this.lastConn;
     let c = this.conns.get(key);
-    if (c) return c;
+    if (c) {
+      this.lastKey = key;
+      this.lastConn = c;
+      return c;
+    }
     if (this.conns.size >= this.opts.maxConnections) {
       const oldest = this.conns.keys().next().value;
       if (oldest !== undefined) this.close(oldest, 'evicted');
@@ -448,6 +456,7 @@ export class HttpTracker {
     const c = this.conns.get(id);
     if (!c) return;
     this.conns.delete(id);
+    if (this.lastConn === c) this.lastConn = undefined;
     if (c.blind || c.upgraded) return;
     const m = c.responses.msg;
     if (m && !m.partialHead && (m.body.kind === 'until_close' || m.body.kind === 'until_next') && why === 'close') {
