@@ -15,7 +15,7 @@ import { executableMatcher, processInfo, type ProcessInfo } from '../../pipeline
 import { ComponentError, errorMessage } from '../../pipeline/errors';
 import type { Span } from '../../pipeline/pdata';
 import { MAX_FILTER, type EbpfHttpConfig } from './config';
-import { EventKind, forEachHttpEvent, KERNEL_COUNTERS, type HttpEvent } from './record';
+import { EventKind, KERNEL_COUNTERS, TimeOrderedRecords, type HttpEvent } from './record';
 import { SpanBuilder } from './spans';
 import { TlsAttacher, type TlsBinary } from './tls';
 import { HttpTracker, type Exchange, type TrackerCount } from './tracker';
@@ -47,6 +47,10 @@ const UNUSED_MAP_ENTRIES = 1024;
  * kernel side included, fewer wake-ups to signal). Spans wait at most that long more. */
 const WAKEUP_MAX_BYTES = 1 << 20;
 const POLL_MS = 200;
+/** Kernel time a record waits for records from syscalls still running when its batch was taken
+ * (a send is timed at its entry but reaches the ring at its exit): longer than a loopback send. */
+const HOLD_NS = 10_000_000;
+const EMPTY_BATCH = Buffer.alloc(0);
 const wakeupBytes = (ringBytes: number): number => Math.min(WAKEUP_MAX_BYTES, ringBytes / 4);
 /** How often a CPU looks at the ring's fill level (a cache line the reader writes): the CPUs
  * together overshoot the wake-up threshold by at most a quarter of it. */
@@ -104,6 +108,8 @@ export class EbpfHttpReceiver implements Component {
   private readonly spans: SpanBuilder;
   private readonly allowExecutable: ((p: ProcessInfo) => boolean) | undefined;
   private readonly allowed = new Map<number, boolean>();
+  private readonly ordered = new TimeOrderedRecords(HOLD_NS);
+  private readonly onRecord = (e: HttpEvent): void => this.record(e);
   /** the executable filter's last answer (records come in runs from one process) */
   private lastTgid = -1;
   private lastAllowed = false;
@@ -296,11 +302,23 @@ export class EbpfHttpReceiver implements Component {
   }
 
   private onBatch(batch: Buffer): void {
+    this.visit(batch);
+  }
+
+  /** Hands records to the tracker in kernel-time order: the batch's and those held from before,
+   * up to `untilNs` (default: all but the last HOLD_NS of kernel time, which wait). */
+  private visit(batch: Buffer, untilNs?: number): void {
     this.spans.syncClock();
     this.tracker.beginBatch();
-    const bad = forEachHttpEvent(batch, (e) => this.record(e));
+    const bad = this.ordered.visit(batch, this.onRecord, untilNs);
     this.tracker.endBatch();
     if (bad > 0) this.bump(['http_dropped', 'malformed_record'], bad);
+  }
+
+  /** Records held longer than HOLD_NS of kernel time go on (traffic may have stopped). */
+  private releaseHeld(all: boolean): void {
+    if (this.ordered.heldBytes === 0) return;
+    this.visit(EMPTY_BATCH, all ? Infinity : Number(process.hrtime.bigint()) - HOLD_NS);
   }
 
   private record(e: HttpEvent): void {
@@ -392,6 +410,7 @@ export class EbpfHttpReceiver implements Component {
   }
 
   private tick(): void {
+    this.releaseHeld(false);
     const now = performance.now();
     if (now - this.lastSweep > 5000) {
       this.lastSweep = now;
@@ -477,6 +496,7 @@ export class EbpfHttpReceiver implements Component {
 
   /** Delivers everything the kernel has already handed over, then pushes (tests, shutdown). */
   async flush(): Promise<void> {
+    this.releaseHeld(true);
     await this.pushing;
     this.reportKernel();
     this.reportCounts();
@@ -493,6 +513,7 @@ export class EbpfHttpReceiver implements Component {
     // stop intake first: the reader drains the ring, its last batches still reach the tracker
     if (this.reader) await this.reader.close();
     this.reader = undefined;
+    this.releaseHeld(true);
     this.reportKernel();
     this.tracker.clear();
     await this.flush();

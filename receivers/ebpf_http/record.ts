@@ -199,60 +199,123 @@ export function decodeHttpEvent(b: Buffer, o: number, len: number): HttpEvent | 
   return captured < 0 ? undefined : new HttpRecord().load(b, o, captured);
 }
 
-/** Offsets, captured lengths and times of a batch's records, and the order to visit them in:
- * reused from batch to batch. */
+/** Where each record of the walk is (buffer, offset, length), its captured length and time, and
+ * the order to visit them in: reused from walk to walk. */
+let sources = new Uint8Array(4096);
 let offsets = new Int32Array(4096);
+let lengths = new Int32Array(4096);
 let captures = new Int32Array(4096);
 let times = new Float64Array(4096);
 let order = new Int32Array(4096);
 
 /**
- * Calls fn for each record of a u32-length-framed batch, in kernel-time order; returns how many
- * were malformed. The ring buffer holds records in the order they were sent, and a send is sent
- * at its syscall's exit but timed at its entry: a client whose reader thread records the response
- * before its writer thread's exit records the request would show the answer first. The record
- * passed to fn is valid during the call only (the next record reuses it).
+ * Visits u32-length-framed records in kernel-time order. The ring holds records in the order
+ * they were sent, and a send is sent at its syscall's exit but timed at its entry: a client whose
+ * reader thread records the response before its writer thread's exit records the request would
+ * show the answer first. Within a batch a sort fixes that; across batches, records newer than
+ * the newest one's time minus `holdNs` wait for the next batch (or tick), so a send still in its
+ * syscall when one batch was taken is put before the receive it caused.
+ */
+export class TimeOrderedRecords {
+  /** records held back from the last walk (framed like a batch) */
+  private held: Buffer = EMPTY;
+
+  constructor(private readonly holdNs: number) {}
+
+  /** Visits the held records and `batch`'s up to `untilNs` (the newest time minus holdNs when
+   * not given; Infinity for all), holding back the rest; returns how many were malformed. The
+   * record passed to fn is valid during the call only. */
+  visit(batch: Buffer, fn: (e: HttpEvent) => void, untilNs?: number): number {
+    const held = this.held;
+    this.held = EMPTY;
+    const buffers = [held, batch];
+    let n = indexRecords(held, 0, 0);
+    const bad = badRecords;
+    n = indexRecords(batch, 1, n);
+    let newest = -Infinity;
+    for (let i = 0; i < n; i++) if ((times[i] as number) > newest) newest = times[i] as number;
+    sortByTime(n);
+    const until = untilNs ?? newest - this.holdNs;
+    const rec = new HttpRecord();
+    let i = 0;
+    for (; i < n; i++) {
+      const r = order[i] as number;
+      if ((times[r] as number) > until) break;
+      fn(rec.load(buffers[sources[r] as number] as Buffer, offsets[r] as number, captures[r] as number));
+    }
+    if (i < n) this.held = frame(buffers, i, n);
+    return bad + badRecords;
+  }
+
+  /** Bytes held for the next walk. */
+  get heldBytes(): number {
+    return this.held.length;
+  }
+}
+
+/**
+ * Calls fn for each record of a u32-length-framed batch, in kernel-time order (nothing held
+ * back); returns how many were malformed. The record passed to fn is valid during the call only.
  */
 export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): number {
-  let bad = 0;
-  let n = 0;
-  let ordered = true;
-  let last = -Infinity;
-  for (let o = 0; o + 4 <= batch.length;) {
-    const len = u32(batch, o);
+  return new TimeOrderedRecords(0).visit(batch, fn, Infinity);
+}
+
+/** malformed records met by the last indexRecords call */
+let badRecords = 0;
+
+/** Indexes the records of a framed buffer from entry n on; returns the new count. */
+function indexRecords(buf: Buffer, source: number, n: number): number {
+  badRecords = 0;
+  for (let o = 0; o + 4 <= buf.length;) {
+    const len = u32(buf, o);
     o += 4;
-    if (o + len > batch.length) {
-      bad++;
+    if (o + len > buf.length) {
+      badRecords++;
       break;
     }
-    const captured = capturedOf(batch, o, len);
+    const captured = capturedOf(buf, o, len);
     if (captured < 0) {
-      bad++;
+      badRecords++;
     } else {
       if (n === offsets.length) grow();
-      const t = u32(batch, o + O_TS_NS + 4) * 0x100000000 + u32(batch, o + O_TS_NS);
+      sources[n] = source;
       offsets[n] = o;
+      lengths[n] = len;
       captures[n] = captured;
-      times[n] = t;
+      times[n] = u32(buf, o + O_TS_NS + 4) * 0x100000000 + u32(buf, o + O_TS_NS);
       order[n] = n;
-      if (t < last) ordered = false;
-      last = t;
       n++;
     }
     o += len;
   }
-  // the ring is almost in time order (a send is late by its own syscall): an insertion sort
-  // does few moves; a full sort when it would do too many
-  if (!ordered && !insertionSort(n, 8 * n)) {
-    const sorted = Array.from(order.subarray(0, n)).sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
-    order.set(sorted);
-  }
-  const rec = new HttpRecord();
-  for (let i = 0; i < n; i++) {
+  return n;
+}
+
+/** Orders order[0, n) by time, stably: the ring is almost in time order (a send is late by its
+ * own syscall), so an insertion sort does few moves; a full sort when it would do too many. */
+function sortByTime(n: number): void {
+  let ordered = true;
+  for (let i = 1; i < n && ordered; i++) if ((times[i] as number) < (times[i - 1] as number)) ordered = false;
+  if (ordered || insertionSort(n, 8 * n)) return;
+  const sorted = Array.from(order.subarray(0, n)).sort((a, b) => (times[a] as number) - (times[b] as number) || a - b);
+  order.set(sorted);
+}
+
+/** The records order[from, to) framed into one buffer, in that order. */
+function frame(buffers: Buffer[], from: number, to: number): Buffer {
+  let size = 0;
+  for (let i = from; i < to; i++) size += 4 + (lengths[order[i] as number] as number);
+  const out = Buffer.allocUnsafe(size);
+  let w = 0;
+  for (let i = from; i < to; i++) {
     const r = order[i] as number;
-    fn(rec.load(batch, offsets[r] as number, captures[r] as number));
+    const len = lengths[r] as number;
+    out.writeUInt32LE(len, w);
+    (buffers[sources[r] as number] as Buffer).copy(out, w + 4, offsets[r] as number, (offsets[r] as number) + len);
+    w += 4 + len;
   }
-  return bad;
+  return out;
 }
 
 /** Sorts order[0, n) by time, stably, unless that takes more than `budget` moves (then false,
@@ -277,12 +340,14 @@ function insertionSort(n: number, budget: number): boolean {
 
 function grow(): void {
   const size = offsets.length * 2;
-  const widen = <T extends Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+  const widen = <T extends Uint8Array | Int32Array | Float64Array>(a: T, make: (n: number) => T): T => {
     const w = make(size);
     w.set(a);
     return w;
   };
+  sources = widen(sources, (k) => new Uint8Array(k));
   offsets = widen(offsets, (k) => new Int32Array(k));
+  lengths = widen(lengths, (k) => new Int32Array(k));
   captures = widen(captures, (k) => new Int32Array(k));
   times = widen(times, (k) => new Float64Array(k));
   order = widen(order, (k) => new Int32Array(k));

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import { bpfObjectPath } from '../../native/index';
-import { dataOf, decodeHttpEvent, forEachHttpEvent, HTTP_CAPTURE_MAX, HTTP_EVENT, HTTP_TAIL_LEN } from '../../receivers/ebpf_http/record';
+import { dataOf, decodeHttpEvent, forEachHttpEvent, HTTP_CAPTURE_MAX, HTTP_EVENT, HTTP_TAIL_LEN, TimeOrderedRecords } from '../../receivers/ebpf_http/record';
 import { buildC, ensureEbpfBuild, ROOT } from '../helpers/ebpf';
 
 const FIELDS = Object.entries(HTTP_EVENT.fields);
@@ -138,5 +138,44 @@ describe('eBPF record layout: bpf/http_capture.h = receivers/ebpf_http/record.ts
     // a batch of that size nearly in order (the scratch arrays grew with the records they held)
     const nearly = Array.from({ length: 9000 }, (_, i) => frame(BigInt(i % 2 === 0 ? i + 1 : i - 1), i));
     assert.deepEqual(visit(Buffer.concat(nearly)).fds, Array.from({ length: 9000 }, (_, i) => (i % 2 === 0 ? i + 1 : i - 1)));
+  });
+
+  it('across batches: the newest records wait for a send timed before them that reached the ring later', function () {
+    const F = HTTP_EVENT.fields;
+    const frame = (ts: number, fd: number): Buffer => {
+      const rec = Buffer.alloc(HTTP_EVENT.headerSize + 1);
+      rec.writeBigUInt64LE(BigInt(ts), F.ts_ns.offset);
+      rec.writeInt32LE(fd, F.fd.offset);
+      rec.writeUInt32LE(1, F.captured.offset);
+      rec.writeUInt8(1, F.kind.offset);
+      rec[HTTP_EVENT.headerSize] = 0x40 + fd; // a byte of data: the held copy keeps it
+      const framed = Buffer.alloc(4 + rec.length);
+      framed.writeUInt32LE(rec.length);
+      rec.copy(framed, 4);
+      return framed;
+    };
+    const ordered = new TimeOrderedRecords(50);
+    const walk = (batch: Buffer, until?: number): string[] => {
+      const got: string[] = [];
+      const bad = ordered.visit(batch, (e) => got.push(`${e.fd}${dataOf(e).toString('latin1')}`), until);
+      assert.equal(bad, 0);
+      return got;
+    };
+    // batch 1: a response read at 200 is within 50 of the newest time: held
+    assert.deepEqual(walk(Buffer.concat([frame(100, 1), frame(200, 3)])), ['1A']);
+    assert.ok(ordered.heldBytes > 0);
+    // batch 2 brings the request write timed at 180 (its syscall was still running): it comes first
+    assert.deepEqual(walk(Buffer.concat([frame(180, 2), frame(400, 4)])), ['2B', '3C']);
+    // no batch for a while: what is older than the given time goes on, the rest still waits
+    assert.deepEqual(walk(Buffer.alloc(0), 399), []);
+    assert.deepEqual(walk(Buffer.alloc(0), 400), ['4D']);
+    assert.equal(ordered.heldBytes, 0);
+    // a malformed record in a batch is counted, and does not stop the held ones
+    assert.deepEqual(walk(frame(1000, 5)), []);
+    const short = Buffer.alloc(8);
+    short.writeUInt32LE(4);
+    const got: number[] = [];
+    assert.equal(ordered.visit(short, (e) => got.push(e.fd), Infinity), 1);
+    assert.deepEqual(got, [5]);
   });
 });
