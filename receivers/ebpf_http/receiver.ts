@@ -397,9 +397,11 @@ export class EbpfHttpReceiver implements Component {
       return;
     }
     const span = this.spans.span(x);
-    this.spans.resource(x.conn.tgid, x.conn.comm); // read /proc now: short-lived clients exit soon
     let list = this.queue.get(x.conn.tgid);
-    if (!list) this.queue.set(x.conn.tgid, (list = []));
+    if (!list) {
+      this.spans.resource(x.conn.tgid, x.conn.comm); // read /proc now: short-lived clients exit soon
+      this.queue.set(x.conn.tgid, (list = []));
+    }
     list.push(span);
     this.queued++;
   }
