@@ -229,12 +229,11 @@ export class TimeOrderedRecords {
     const held = this.held;
     this.held = EMPTY;
     const buffers = [held, batch];
-    let n = indexRecords(held, 0, 0);
-    const bad = badRecords;
-    n = indexRecords(batch, 1, n);
-    let newest = -Infinity;
-    for (let i = 0; i < n; i++) if ((times[i] as number) > newest) newest = times[i] as number;
+    const before = indexRecords(held, 0, 0);
+    const all = indexRecords(batch, 1, before.n);
+    const n = all.n;
     sortByTime(n);
+    const newest = n > 0 ? (times[order[n - 1] as number] as number) : -Infinity;
     const until = untilNs ?? newest - this.holdNs;
     const rec = new HttpRecord();
     let i = 0;
@@ -244,7 +243,7 @@ export class TimeOrderedRecords {
       fn(rec.load(buffers[sources[r] as number] as Buffer, offsets[r] as number, captures[r] as number));
     }
     if (i < n) this.held = frame(buffers, i, n);
-    return bad + badRecords;
+    return before.bad + all.bad;
   }
 
   /** Bytes held for the next walk. */
@@ -261,22 +260,20 @@ export function forEachHttpEvent(batch: Buffer, fn: (e: HttpEvent) => void): num
   return new TimeOrderedRecords(0).visit(batch, fn, Infinity);
 }
 
-/** malformed records met by the last indexRecords call */
-let badRecords = 0;
-
-/** Indexes the records of a framed buffer from entry n on; returns the new count. */
-function indexRecords(buf: Buffer, source: number, n: number): number {
-  badRecords = 0;
+/** Indexes the records of a framed buffer from entry n on: the new count, and how many
+ * records were malformed. */
+function indexRecords(buf: Buffer, source: number, n: number): { n: number; bad: number } {
+  let bad = 0;
   for (let o = 0; o + 4 <= buf.length;) {
     const len = u32(buf, o);
     o += 4;
     if (o + len > buf.length) {
-      badRecords++;
+      bad++;
       break;
     }
     const captured = capturedOf(buf, o, len);
     if (captured < 0) {
-      badRecords++;
+      bad++;
     } else {
       if (n === offsets.length) grow();
       sources[n] = source;
@@ -289,7 +286,7 @@ function indexRecords(buf: Buffer, source: number, n: number): number {
     }
     o += len;
   }
-  return n;
+  return { n, bad };
 }
 
 /** Orders order[0, n) by time, stably: the ring is almost in time order (a send is late by its
