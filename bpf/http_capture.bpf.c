@@ -264,9 +264,25 @@ static __always_inline bool tgid_flag(void *bits, void *beyond, __u32 tgid)
 	return bpf_map_lookup_elem(beyond, &tgid) != NULL;
 }
 
-/* Not atomic (BPF has atomic AND from 5.12 only): a flag cleared in the same word at the same
- * moment by another CPU or by user space may come back. User space clears a skip flag again on
- * the EXEC record; a TLS flag left set only costs the TLS bookkeeping. */
+/* Not atomic (BPF atomics need Linux 5.12): a bit lost to a race with another CPU is set again
+ * by the next call (the process's next SSL call). */
+static __always_inline void set_tgid_flag(void *bits, void *beyond, __u32 tgid)
+{
+	__u64 *w = tgid_word(bits, tgid);
+	__u64 bit = 1ULL << (tgid & 63);
+	__u8 one = 1;
+
+	if (!w) {
+		if (!bpf_map_lookup_elem(beyond, &tgid))
+			bpf_map_update_elem(beyond, &tgid, &one, BPF_ANY);
+	} else if (!(*w & bit)) {
+		*w |= bit;
+	}
+}
+
+/* Not atomic either: a flag cleared in the same word at the same moment by another CPU or by
+ * user space may come back. User space clears a skip flag again on the EXEC record; a TLS flag
+ * left set only costs the TLS bookkeeping. */
 static __always_inline void clear_tgid_flag(void *bits, void *beyond, __u32 tgid)
 {
 	__u64 *w = tgid_word(bits, tgid);
@@ -944,17 +960,7 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 
 	if (!tls_enabled || !wanted(tgid))
 		return 0;
-	__u64 *w = tgid_word(&tls_bits, tgid);
-	__u64 bit = 1ULL << (tgid & 63);
-	if (w) {
-		/* not atomic (kernels before 5.12 have no BPF atomic OR): a bit lost to a race with
-		 * another CPU is set again by the process's next SSL call */
-		if (!(*w & bit))
-			*w |= bit;
-	} else if (!bpf_map_lookup_elem(&tls_tgids, &tgid)) {
-		__u8 one = 1;
-		bpf_map_update_elem(&tls_tgids, &tgid, &one, BPF_ANY);
-	}
+	set_tgid_flag(&tls_bits, &tls_tgids, tgid);
 	struct ssl_call call = {
 		.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr,
 		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = 0,

@@ -271,6 +271,7 @@ export class EbpfHttpReceiver implements Component {
     const ports = Buffer.alloc(2 * MAX_FILTER);
     c.ports.forEach((p, i) => ports.writeUInt16LE(p, i * 2));
     const kernelPath = path !== 'tracepoint';
+    const pidWords = this.allowExecutable || tls ? pidBitmapWords() : 1;
     obj
       .setGlobalU32('capture_bytes', c.capture_bytes)
       .setGlobal('filter_pids', pids).setGlobalU32('filter_pid_count', c.pids.length)
@@ -282,8 +283,8 @@ export class EbpfHttpReceiver implements Component {
       .setMapMaxEntries('events', c.ring_buffer_size)
       .setGlobalU64('sonde_wakeup_bytes', wakeupBytes(c.ring_buffer_size))
       .setGlobalU64('wakeup_check_bytes', wakeupCheckBytes(c.ring_buffer_size))
-      .setMapMaxEntries('skip_bits', this.allowExecutable ? pidBitmapWords() : 1)
-      .setMapMaxEntries('tls_bits', tls ? pidBitmapWords() : 1)
+      .setMapMaxEntries('skip_bits', this.allowExecutable ? pidWords : 1)
+      .setMapMaxEntries('tls_bits', tls ? pidWords : 1)
       .setMapMaxEntries('conns', kernelPath ? UNUSED_MAP_ENTRIES : c.max_connections)
       .setMapMaxEntries('sk_conns', kernelPath ? c.max_connections : UNUSED_MAP_ENTRIES);
     const skipped: string[] = [];
@@ -327,7 +328,7 @@ export class EbpfHttpReceiver implements Component {
       if (this.allowExecutable) this.forgetProcess(e.tgid);
       if (!this.tls) return;
       try {
-        this.tls?.onExec(e.tgid);
+        this.tls.onExec(e.tgid);
       } catch (err) {
         this.log.debug('ebpf_http TLS discovery failed', { error: errorMessage(err), pid: e.tgid });
       }
