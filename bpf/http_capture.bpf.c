@@ -837,6 +837,22 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
+/* A syscall's first arguments from the registers it was entered with. bpf_task_pt_regs gives
+ * a BTF pointer: plain loads, where the CO-RE macros make a bpf_probe_read_kernel call each. */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_ARG1(r) ((r)->di)
+#define SYSCALL_ARG2(r) ((r)->si)
+#define SYSCALL_ARG3(r) ((r)->dx)
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_ARG1(r) ((r)->orig_x0)
+#define SYSCALL_ARG2(r) ((r)->regs[1])
+#define SYSCALL_ARG3(r) ((r)->regs[2])
+#else
+#define SYSCALL_ARG1(r) PT_REGS_PARM1_CORE_SYSCALL(r)
+#define SYSCALL_ARG2(r) PT_REGS_PARM2_CORE_SYSCALL(r)
+#define SYSCALL_ARG3(r) PT_REGS_PARM3_CORE_SYSCALL(r)
+#endif
+
 static __always_inline int on_send_start(__u32 sc, __s32 fd)
 {
 	__u32 zero = 0;
@@ -860,19 +876,19 @@ static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct pt_regs *regs = syscall_regs();
-	__s32 fd = (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__s32 fd = (__s32)SYSCALL_ARG1(regs);
 	__u64 buf = 0;
 	__u32 iovcnt = 0;
 	if (form == ARGS_MSGHDR) {
 		struct user_msghdr msg;
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)PT_REGS_PARM2_CORE_SYSCALL(regs)))
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG2(regs)))
 			return 0;
 		buf = (__u64)msg.msg_iov;
 		iovcnt = (__u32)msg.msg_iovlen ?: 1;
 	} else if (form != ARGS_NONE) {
-		buf = (__u64)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		buf = (__u64)SYSCALL_ARG2(regs);
 		if (form == ARGS_IOV)
-			iovcnt = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+			iovcnt = (__u32)SYSCALL_ARG3(regs);
 	}
 	struct conn_info *c;
 	struct data_args a;

@@ -378,6 +378,7 @@ export class BpfObject {
   private selfSet = false;
   private readonly links = new Set<Link>();
   private readonly readers = new Set<BufferReader>();
+  private hasLostMap: boolean | undefined;
 
   /** Opens (parses) an object file; nothing touches the kernel until load(). */
   constructor(
@@ -535,7 +536,10 @@ export class BpfObject {
   }
   /** Records the kernel side could not reserve ring buffer space for (map sonde_lost). */
   kernelLost(): bigint {
-    return this.maps().some((m) => m.name === 'sonde_lost') ? this.readU64('sonde_lost', 0) : 0n;
+    // an object's maps are fixed once it is opened: listing them (a native call building an
+    // object per map) once is enough
+    this.hasLostMap ??= this.maps().some((m) => m.name === 'sonde_lost');
+    return this.hasLostMap ? this.readU64('sonde_lost', 0) : 0n;
   }
 
   programInfo(program: string): ProgramStats {

@@ -116,16 +116,20 @@ const TWO32 = 4294967296;
 /** Epoch nanoseconds -> unsigned Long from its two halves (no decimal string round trip). */
 const longOf = (ns: bigint): Long => Long.fromBits(Number(ns & U32), Number((ns >> 32n) & U32), true);
 
-/** Random ids from a pool refilled in bulk (one crypto call per 4 KiB of ids), handed out as
+/** Random bytes per refill: a randomFillSync call costs far more than its bytes (a job object,
+ * the DRBG's locking), so one call serves ~2 700 spans. */
+const ID_POOL_BYTES = 64 * 1024;
+
+/** Random ids from a pool refilled in bulk (one crypto call per 64 KiB of ids), handed out as
  * Uint8Array views (pdata's type: nothing downstream needs Buffer methods on an id). */
 class IdSource {
   /** the pool's ArrayBuffer, kept: a typed array's .buffer is a runtime call */
-  private pool = new ArrayBuffer(4096);
+  private pool = new ArrayBuffer(ID_POOL_BYTES);
   private pos = this.pool.byteLength;
 
   take(n: number): Uint8Array {
     if (this.pos + n > this.pool.byteLength) {
-      this.pool = new ArrayBuffer(4096);
+      this.pool = new ArrayBuffer(ID_POOL_BYTES);
       randomFillSync(new Uint8Array(this.pool));
       this.pos = 0;
     }
