@@ -615,9 +615,10 @@ static __always_inline bool tls_process(__u32 tgid)
 	return tls_enabled && tgid_flag(&tls_bits, &tls_tgids, tgid);
 }
 
-/* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. */
+/* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. `ts`:
+ * its time when the caller has it (a send's entry), 0 for now. */
 static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir,
-					 struct data_args *out, struct conn_info **conn)
+					 __u64 ts, struct data_args *out, struct conn_info **conn)
 {
 	__u32 tgid = id >> 32;
 	__u32 tls_only = 0;
@@ -657,7 +658,7 @@ static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 io
 			return false;
 		tls_only = 1;
 	}
-	out->ts_ns = bpf_ktime_get_ns();
+	out->ts_ns = ts ?: bpf_ktime_get_ns();
 	out->buf = buf;
 	out->iovcnt = iovcnt;
 	out->fd = fd;
@@ -677,7 +678,7 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 	struct conn_info *c;
 	struct data_args a;
 
-	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, &a, &c))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, 0, &a, &c))
 		return 0;
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
 		count(HTTP_CNT_ARGS_FULL);
@@ -759,7 +760,8 @@ static __always_inline bool follow(struct conn_info *c, const struct data_args *
 }
 
 /* The bytes a data syscall moved (ret > 0), with its arguments: follow, note, send. `c` is the
- * connection when the caller has just looked it up (arguments read at exit: a.ts_ns is now). */
+ * connection when the caller has just looked it up (arguments read at exit: a.ts_ns is a send's
+ * start or the exit). */
 static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret, struct conn_info *c)
 {
 	if (a.tls_only) {
@@ -867,14 +869,33 @@ static __always_inline int on_send_start(__u32 sc, __s32 fd)
 	return 0;
 }
 
+/* This thread's entry of a send as noted in this CPU's slot, which it empties (id 0 when the slot
+ * holds another's: the thread migrated, or another entered here in between). Emptied even when
+ * the send moved nothing, so no later exit of the thread on this CPU takes a stale start. */
+static __always_inline struct send_start take_send_start(__u64 id)
+{
+	__u32 zero = 0;
+	struct send_start *st = bpf_map_lookup_elem(&send_starts, &zero);
+	struct send_start out = {};
+
+	if (st && st->id == id) {
+		out = *st;
+		st->id = 0;
+	}
+	return out;
+}
+
 /* Exit with the arguments from the registers: buf/iovcnt, or a msghdr for recvmsg/sendmsg. */
 static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __u32 sc, __u32 dir, int form)
 {
 	__s64 ret = ctx->ret;
+	__u64 id = bpf_get_current_pid_tgid();
+	struct send_start start = {};
 
+	if (dir == HTTP_DIR_SEND)
+		start = take_send_start(id);
 	if (ret <= 0)
 		return 0;
-	__u64 id = bpf_get_current_pid_tgid();
 	struct pt_regs *regs = syscall_regs();
 	__s32 fd = (__s32)SYSCALL_ARG1(regs);
 	__u64 buf = 0;
@@ -890,18 +911,12 @@ static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __
 		if (form == ARGS_IOV)
 			iovcnt = (__u32)SYSCALL_ARG3(regs);
 	}
+	/* a send starts at its entry (when this CPU saw it), else at its exit */
+	__u64 ts = start.id == id && start.nr == sc && start.fd == fd ? start.ts : 0;
 	struct conn_info *c;
 	struct data_args a;
-	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, &a, &c))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, ts, &a, &c))
 		return 0;
-	if (dir == HTTP_DIR_SEND) {
-		__u32 zero = 0;
-		struct send_start *st = bpf_map_lookup_elem(&send_starts, &zero);
-		if (st && st->id == id && st->nr == sc && st->fd == fd && st->ts <= a.ts_ns)
-			a.ts_ns = st->ts;
-		if (st)
-			st->id = 0; /* used: a later exit on this CPU cannot take it */
-	}
 	return data_done(id, a, ret, c);
 }
 
