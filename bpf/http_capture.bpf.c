@@ -82,6 +82,7 @@ struct conn_info {
 	__u8 misses;
 	__u64 ssl; /* on a socket carrying TLS: the SSL pointer whose plaintext Sonde follows */
 	__u8 comm_sent; /* a data record of this connection carried the thread name already */
+	__u8 lost;      /* a record of it was lost: its next one carries HTTP_CONN_LOST */
 };
 
 struct data_args {
@@ -423,7 +424,7 @@ static __always_inline void emit(struct conn_info *c, struct conn_key *key, __u8
 	e->kind = kind;
 	e->direction = a ? a->direction : 0;
 	e->role = c->role;
-	e->flags = c->flags;
+	e->flags = c->lost ? c->flags | HTTP_CONN_LOST : c->flags;
 	e->tail_len = 0;
 	e->syscall = a ? a->syscall : HTTP_SC_CLOSE;
 	/* the thread name once per connection (user space keeps it with the connection) */
@@ -503,10 +504,15 @@ static __always_inline void emit(struct conn_info *c, struct conn_key *key, __u8
 		if (sonde_wakeup_bytes == 0 || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= sonde_wakeup_bytes)
 			flags = BPF_RB_FORCE_WAKEUP;
 	}
-	if (bpf_ringbuf_output(&events, e, size, flags))
+	if (bpf_ringbuf_output(&events, e, size, flags)) {
 		sonde_count_lost();
-	else
+		/* the framing user space does from byte counts has a gap: it must know where */
+		c->lost = 1;
+	} else {
+		if (c->lost)
+			c->lost = 0;
 		count(HTTP_CNT_EVENTS);
+	}
 }
 
 /* Ends the TLS connection of `ssl`: its socket `fd` closed (any_fd: the SSL was freed). */

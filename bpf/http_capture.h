@@ -43,6 +43,7 @@ enum http_conn_flags {
 	HTTP_CONN_MIDSTREAM = 1, /* found by its data, not by accept/connect: its start was missed */
 	HTTP_CONN_TLS = 2,       /* plaintext of a TLS connection (SSL_read/SSL_write uprobes) */
 	HTTP_CONN_NO_TUPLE = 4,  /* TLS connection whose socket is not known (yet): no addresses */
+	HTTP_CONN_LOST = 8,      /* records of this connection were lost (ring buffer full) before this one */
 };
 
 enum http_syscall {

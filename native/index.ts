@@ -154,7 +154,9 @@ interface RawReader {
   stats(): ReaderStats;
 }
 
-type BatchCallback = (batch: Buffer, records: number) => void;
+/** `droppedBefore`: records the reader had dropped (its queue to JS full) when this batch was
+ * handed over; a rise from the last batch's value is a gap just before this batch. */
+type BatchCallback = (batch: Buffer, records: number, droppedBefore: number) => void;
 
 interface RawAddon {
   BpfObject: new (path: string, opts?: { btfCustomPath?: string; objectName?: string }) => RawBpfObject;
@@ -329,10 +331,10 @@ abstract class BufferReader {
     onClose?: (r: BufferReader) => void,
   ) {
     this.onClose = onClose;
-    const cb: BatchCallback = (batch, records) => {
+    const cb: BatchCallback = (batch, records, droppedBefore) => {
       this.delivered++;
       this.deliveredRecords += records;
-      onBatch(batch, records);
+      onBatch(batch, records, droppedBefore);
     };
     this.raw = call(() => new (loadAddon().Reader)(kind, fd, cb, { ...opts, name: map }));
   }

@@ -38,13 +38,13 @@ async function record(file: string, seconds: number): Promise<void> {
   const out = fs.openSync(file, 'w');
   const original = BpfObject.prototype.openRingBuffer;
   // tee every batch the receiver reads into the file (length-prefixed)
-  BpfObject.prototype.openRingBuffer = function (this: BpfObject, map: string, onBatch: (batch: Buffer, records: number) => void, opts?: ReaderOptions): RingBufferReader {
-    return original.call(this, map, (batch, records) => {
+  BpfObject.prototype.openRingBuffer = function (this: BpfObject, map: string, onBatch: (batch: Buffer, records: number, droppedBefore: number) => void, opts?: ReaderOptions): RingBufferReader {
+    return original.call(this, map, (batch, records, droppedBefore) => {
       const len = Buffer.alloc(4);
       len.writeUInt32LE(batch.length);
       fs.writeSync(out, len);
       fs.writeSync(out, batch);
-      onBatch(batch, records);
+      onBatch(batch, records, droppedBefore);
     }, opts);
   };
   const nginx = await startNginx({ workers: 1, files: { 'index.html': 'x'.repeat(611) + '\n' }, locations: '' });
@@ -130,11 +130,11 @@ async function replay(file: string, times: number): Promise<void> {
       // REPLAY_PIPELINE=none: the receiver alone (its spans counted, then dropped)
       const alone: Consumer<TracesData> = { consume: async (d) => { for (const r of d.resourceSpans) for (const s of r.scopeSpans) tel.sent('traces', s.spans.length); } };
       const rx = new EbpfHttpReceiver(testSettings(tel, 'ebpf_http', 'receiver'), receiverConfig(1, []), { traces: process.env.REPLAY_PIPELINE === 'none' ? alone : batch });
-      const r = rx as unknown as { onBatch(b: Buffer): void; tick(): void; flush(): Promise<void> };
+      const r = rx as unknown as { onBatch(b: Buffer, droppedBefore: number): void; tick(): void; flush(): Promise<void> };
       const c0 = process.cpuUsage();
       const w0 = performance.now();
       for (const b of list) {
-        r.onBatch(b);
+        r.onBatch(b, 0);
         r.tick();
         // the batches were 50 ms apart: let the pipeline's timers and writes run in between
         await new Promise((res) => setImmediate(res));

@@ -1,5 +1,6 @@
 // Reader: drains a BPF ring buffer or perf buffer on a thread of its own and hands JS batches
-// (one Buffer holding many records) through a ThreadSafeFunction whose queue is bounded.
+// (one Buffer holding many records) through a ThreadSafeFunction whose queue is bounded. Each
+// batch comes with the count of records dropped before it, so JS knows where a gap is.
 //
 // Why a std::thread and not an AsyncWorker: polling blocks for as long as the reader lives, and
 // the libuv pool has four threads shared with fs and dns.
@@ -34,6 +35,8 @@ namespace {
 struct Batch {
   std::vector<uint8_t> data;
   uint32_t records = 0;
+  // records dropped before this batch was handed over: JS sees a gap between two batches
+  uint64_t dropped_before = 0;
 };
 
 class Reader : public Napi::ObjectWrap<Reader> {
@@ -172,6 +175,7 @@ class Reader : public Napi::ObjectWrap<Reader> {
     Batch* b = cur_.release();
     cur_ = NewBatch();
     uint32_t n = b->records;
+    b->dropped_before = dropped_records_.load(std::memory_order_relaxed);
     napi_status st = tsfn_.NonBlockingCall(b, &Reader::Deliver);
     // queue full: wait for JS (bounded), unless stopping (the JS thread is then joining us and
     // cannot drain the queue)
@@ -198,10 +202,11 @@ class Reader : public Napi::ObjectWrap<Reader> {
       return;
     }
     uint32_t n = b->records;
+    double dropped_before = static_cast<double>(b->dropped_before);
     // hand the bytes over without copying; the finalizer frees them when the Buffer is collected
     Napi::Buffer<uint8_t> buf = Napi::Buffer<uint8_t>::NewOrCopy(
         env, b->data.data(), b->data.size(), [](Napi::Env, uint8_t*, Batch* owned) { delete owned; }, b);
-    cb.Call({buf, Napi::Number::New(env, n)});
+    cb.Call({buf, Napi::Number::New(env, n), Napi::Number::New(env, dropped_before)});
   }
 
   void Stop() {

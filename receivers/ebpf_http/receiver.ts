@@ -81,6 +81,7 @@ const METRIC: Record<TrackerCount, [string, string?]> = {
   desync: ['http_unmatched', 'desync'],
   framing_lost: ['http_unmatched', 'framing_lost'],
   partial_framing_lost: ['http_partial', 'framing_lost'],
+  partial_records_lost: ['http_partial', 'records_lost'],
   partial_closed_without_response: ['http_partial', 'closed_without_response'],
   partial_closed_mid_response: ['http_partial', 'closed_mid_response'],
   partial_idle_timeout: ['http_partial', 'idle_timeout'],
@@ -121,6 +122,8 @@ export class EbpfHttpReceiver implements Component {
   private nExchanges = 0;
   private readonly kernelSeen = new Map<string, bigint>();
   private lastSweep = 0;
+  /** the reader's count of dropped records as of the last batch */
+  private readerDropped = 0;
   private stopped = false;
   private readonly log;
 
@@ -228,7 +231,7 @@ export class EbpfHttpReceiver implements Component {
       obj.setGlobalBool('args_at_exit', argsAtExit);
       if (argsAtExit) for (const p of obj.programs()) if (RECV_ENTRY.test(p.name)) obj.setAutoload(p.name, false);
       obj.load();
-      this.reader = obj.openRingBuffer('events', (batch) => this.onBatch(batch), { pollTimeoutMs: POLL_MS, batchBytes: wakeupBytes(this.config.ring_buffer_size) });
+      this.reader = obj.openRingBuffer('events', (batch, _n, droppedBefore) => this.onBatch(batch, droppedBefore), { pollTimeoutMs: POLL_MS, batchBytes: wakeupBytes(this.config.ring_buffer_size) });
       for (const p of obj.programs()) if (p.autoload && !isUprobe(p.name)) obj.attach(p.name);
       this.argsAtExit = argsAtExit;
       return { obj, skipped };
@@ -302,7 +305,14 @@ export class EbpfHttpReceiver implements Component {
     return skipped;
   }
 
-  private onBatch(batch: Buffer): void {
+  private onBatch(batch: Buffer, droppedBefore: number): void {
+    if (droppedBefore > this.readerDropped) {
+      // the reader dropped records just before this batch (its queue to JS was full): what was
+      // held goes first, then every connection syncs again (counted as reader_queue_full)
+      this.readerDropped = droppedBefore;
+      this.releaseHeld(true);
+      this.tracker.recordsLost();
+    }
     this.visit(batch);
   }
 

@@ -43,6 +43,8 @@ export const CONN_MIDSTREAM = 1;
 export const CONN_TLS = 2;
 /** a TLS connection whose socket (addresses) is not known yet */
 export const CONN_NO_TUPLE = 4;
+/** records of this connection were lost (ring buffer full) before this one */
+export const CONN_LOST = 8;
 
 /** Indexes of the kernel's per-CPU counters (enum http_counter). */
 export const KERNEL_COUNTERS = {

@@ -10,8 +10,12 @@
 //    unanswered: requests seen before are dropped (`midstream`), so a response can never be paired
 //    with a request it does not answer (except when two or more requests were pipelined before
 //    Sonde started: documented, not detectable from the bytes).
+//  - records lost on the way (the kernel's ring full: the next record of that connection says
+//    so; a batch the reader dropped: every connection) leave a gap in the byte counts: what was
+//    open is dropped (`partial_records_lost`) and the connection syncs again as one joined
+//    mid-stream.
 import { parseHead, responseHasNoBody, startKind, type MessageHead, type RequestHead, type ResponseHead } from './http1';
-import { CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, dataOf, Direction, EventKind, Role, type HttpEvent } from './record';
+import { CONN_LOST, CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, dataOf, Direction, EventKind, Role, type HttpEvent } from './record';
 
 /** One request and its response on one connection. */
 export interface Exchange {
@@ -44,7 +48,7 @@ export type TrackerCount =
   | 'requests' | 'responses' | 'exchanges'
   | 'unmatched_response' | 'midstream_request' | 'skipped_out_of_sync'
   | 'partial_closed_without_response' | 'partial_closed_mid_response' | 'partial_idle_timeout'
-  | 'partial_evicted' | 'partial_pending_overflow' | 'partial_upgraded' | 'partial_framing_lost'
+  | 'partial_evicted' | 'partial_pending_overflow' | 'partial_upgraded' | 'partial_framing_lost' | 'partial_records_lost'
   | 'head_truncated' | 'end_inferred' | 'desync' | 'framing_lost';
 
 type Body =
@@ -157,6 +161,7 @@ export class HttpTracker {
       if (c.tentative) this.settle(c, (e.flags & CONN_MIDSTREAM) === 0);
     }
     if (c.upgraded || c.blind) return;
+    if ((e.flags & CONN_LOST) !== 0) this.lostRecords(c);
     c.lastSeenMs = this.batchNow ?? this.now();
     const requestSide = (e.role === Role.SERVER) === (e.direction === Direction.RECV);
     this.feed(c, requestSide ? c.requests : c.responses, requestSide, e);
@@ -291,6 +296,25 @@ export class HttpTracker {
     }
     if (c.pending.length > 0) this.count('midstream_request', c.pending.length);
     c.pending = [];
+  }
+
+  /** Records of this connection were lost before the next one: byte-count framing has a gap, so
+   * what is open is dropped (counted) and the connection syncs again as one joined mid-stream. */
+  private lostRecords(c: Conn): void {
+    const open = c.pending.length + (c.responses.msg?.request ? 1 : 0);
+    if (open > 0) this.count('partial_records_lost', open);
+    c.pending = [];
+    for (const s of [c.requests, c.responses]) {
+      s.msg = undefined;
+      s.skipping = true;
+    }
+    c.synced = false;
+    c.tentative = false;
+  }
+
+  /** Records were lost somewhere (a batch dropped on the way to JS): every connection syncs again. */
+  recordsLost(): void {
+    for (const c of this.conns.values()) if (!c.upgraded && !c.blind) this.lostRecords(c);
   }
 
   private blind(c: Conn): void {

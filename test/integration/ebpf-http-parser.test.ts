@@ -8,7 +8,7 @@ import { configSchema } from '../../receivers/ebpf_http/config';
 import { containerIdFromCgroup } from '../../receivers/ebpf_http/container';
 import { commandLine } from '../../receivers/ebpf_http/spans';
 import { parseHead } from '../../receivers/ebpf_http/http1';
-import { CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
+import { CONN_LOST, CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
 import { parseTraceparent, redactQuery, routeOf, splitTarget } from '../../receivers/ebpf_http/route';
 import { HttpTracker, type Exchange } from '../../receivers/ebpf_http/tracker';
 
@@ -25,7 +25,8 @@ class Conn {
   constructor(private readonly role: Role = Role.SERVER, private readonly flags = 0, private readonly capture = 512) {}
 
   /** One syscall: `bytes` moved; the kernel captured the first `capture` of them and the tail. */
-  io(dir: Direction, bytes: Buffer | string): this {
+  /** `lost`: the kernel lost records of this connection before this one (CONN_LOST). */
+  io(dir: Direction, bytes: Buffer | string, lost = false): this {
     const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
     const data = b.subarray(0, Math.min(b.length, this.capture));
     const tail = b.length > data.length ? b.subarray(b.length - 16) : Buffer.alloc(0);
@@ -35,7 +36,7 @@ class Conn {
     const batch = Buffer.concat([Buffer.from(NEIGHBOUR, 'latin1'), data, Buffer.from(NEIGHBOUR, 'latin1')]);
     const e: HttpEvent = {
       tsNs: this.ts, connId: 1n, total: b.length, tgid: 10, tid: 10, fd: 3, kind: EventKind.DATA, direction: dir,
-      role: this.role, flags: this.flags, laddr: '127.0.0.1', raddr: '127.0.0.1', lport: 80, rport: 5555, comm: 'x',
+      role: this.role, flags: lost ? this.flags | CONN_LOST : this.flags, laddr: '127.0.0.1', raddr: '127.0.0.1', lport: 80, rport: 5555, comm: 'x',
       bytes: batch, dataStart: NEIGHBOUR.length, captured: data.length, tail,
     };
     this.tracker.handle(e);
@@ -146,6 +147,34 @@ describe('ebpf_http tracker (hand-built records)', function () {
     const d = new Conn(Role.SERVER, 0, 128).recv(req('/t')).send(big).recv(req('/u')).send(res(200, 'k'));
     assert.deepEqual(d.pairs(), ['GET /t 200', 'GET /u 200']);
     assert.equal(d.count('head_truncated'), 1);
+  });
+
+  it('records lost before a record (CONN_LOST): what was open is dropped and counted, no wrong pairing, then pairs again', function () {
+    // the response to /1 was lost: /2 carries the flag, so /2's response is not taken for /1's
+    const c = new Conn()
+      .recv(req('/1'))
+      .io(Direction.RECV, req('/2'), true)
+      .send(res(202, 'b'))
+      .recv(req('/3')).send(res(203, 'c'));
+    assert.deepEqual(c.pairs(), ['GET /3 203']);
+    assert.equal(c.count('partial_records_lost'), 1, '/1 dropped');
+    assert.equal(c.count('midstream_request'), 1, '/2 not vouched for');
+    // mid-body: the lost bytes break the Content-Length count; the next start is found again
+    const d = new Conn(Role.CLIENT)
+      .send(req('/a')).recv('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nxx')
+      .io(Direction.SEND, req('/b'), true).recv(res(201, 'b'))
+      .send(req('/c')).recv(res(204));
+    assert.deepEqual(d.pairs(), ['GET /c 204']);
+    assert.equal(d.count('partial_records_lost'), 1, '/a was mid-response');
+  });
+
+  it('a batch lost on the way to JS (recordsLost): every connection syncs again', function () {
+    const c = new Conn().recv(req('/1'));
+    c.tracker.recordsLost();
+    c.send(res(200, 'a')).recv(req('/2')).send(res(201, 'b'));
+    assert.deepEqual(c.pairs(), ['GET /2 201']);
+    assert.equal(c.count('partial_records_lost'), 1);
+    assert.equal(c.count('unmatched_response'), 1);
   });
 
   it('101 Switching Protocols: the exchange ends, the rest is not followed', function () {

@@ -485,6 +485,56 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     }
   });
 
+  it('records lost in the kernel ring and in the reader queue: counted, and never a wrong pairing after', async function () {
+    // each path's response has its own status, so a span whose status is not its path's is a
+    // request paired with another request's response
+    const src = `
+      const http = require('http');
+      const statusOf = (n) => 210 + (n % 80);
+      const srv = http.createServer((req, res) => {
+        const n = Number(req.url.split('/')[2]);
+        res.statusCode = statusOf(n);
+        res.end('x'.repeat(n % 50));
+      });
+      srv.keepAliveTimeout = 60000;
+      srv.listen(0, '127.0.0.1', () => {
+        const port = srv.address().port;
+        console.log('READY ' + port);
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+        let next = 0, done = 0, end = Infinity;
+        const one = () => {
+          if (Date.now() > end) { if (++done === 4) { console.log('SENT ' + next); process.exit(0); } return; }
+          const n = next++;
+          http.get({ host: '127.0.0.1', port, path: '/s/' + n, agent }, (res) => { res.resume(); res.on('end', one); }).on('error', (e) => { console.error(e); process.exit(1); });
+        };
+        // traffic starts once the receiver is attached, and goes on for argv[1] ms
+        setTimeout(() => { end = Date.now() + Number(process.argv[1]); for (let i = 0; i < 4; i++) one(); }, 1500);
+      });
+    `;
+    const c = await nodeChild(src, ['5000']);
+    children.push(c.child);
+    const h = await receiver({ ports: [c.port], ring_buffer_size: 4096 });
+    // JS busy for 2 s in the middle of the traffic: the reader's queue fills, then the kernel's ring
+    await new Promise((r) => setTimeout(r, 2500));
+    const stop = Date.now() + 2000;
+    while (Date.now() < stop) { /* blocked */ }
+    const sent = Number(/SENT (\d+)/.exec(await c.out)?.[1]);
+    await until(h, () => false, 1500);
+    const mine = h.spans.filter((s) => (sattr(s.span, 'url.path') ?? '').startsWith('/s/'));
+    const wrong = mine.filter((s) => iattr(s.span, 'http.response.status_code') !== 210 + (Number((sattr(s.span, 'url.path') as string).split('/')[2]) % 80));
+    const lostKernel = h.telemetry.countOf('http_dropped', { reason: 'ring_buffer_full' });
+    const lostQueue = h.telemetry.countOf('http_dropped', { reason: 'reader_queue_full' });
+    const info = JSON.stringify({ sent, spans: mine.length, wrong: wrong.length, lostKernel, lostQueue, counts: h.telemetry.summary() });
+    assert.ok(lostKernel > 0 && lostQueue > 0, `records were lost: ${info}`);
+    assert.equal(wrong.length, 0, `wrong pairings: ${info}`);
+    assert.ok(h.telemetry.countOf('http_partial', { reason: 'records_lost' }) > 0, info);
+    // tracking goes on after the losses: the last requests made have spans on both sides
+    for (const kind of [SpanKind.SERVER, SpanKind.CLIENT]) {
+      const last = Math.max(...mine.filter((s) => s.span.kind === kind).map((s) => Number((sattr(s.span, 'url.path') as string).split('/')[2])));
+      assert.ok(last >= 0.9 * sent, `kind ${kind}: last traced request ${last} of ${sent}: ${info}`);
+    }
+  });
+
   it('a connection closed mid-response: a counted partial, no span, and the next connection is fine', async function () {
     const src = `
       const net = require('net');
