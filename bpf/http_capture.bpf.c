@@ -686,8 +686,10 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 
 	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, 0, &a, &c))
 		return 0;
-	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) {
 		count(HTTP_CNT_ARGS_FULL);
+		c->lost = 1; /* this syscall's bytes will not be seen */
+	}
 	return 0;
 }
 
@@ -1002,8 +1004,14 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 		.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr,
 		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = 0,
 	};
-	if (bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY))
+	if (bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY)) {
 		count(HTTP_CNT_TLS_CALLS_FULL);
+		/* this call's plaintext will not be seen */
+		struct tls_key tk = { .tgid = tgid, .ssl = (__u64)ssl };
+		struct tls_conn *t = bpf_map_lookup_elem(&tls_conns, &tk);
+		if (t)
+			t->c.lost = 1;
+	}
 	return 0;
 }
 
@@ -1271,8 +1279,10 @@ static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u3
 	} else {
 		a.syscall = HTTP_SC_SENDFILE; /* kernel pages: counted, never captured */
 	}
-	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY))
+	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) {
 		count(HTTP_CNT_ARGS_FULL);
+		c->lost = 1; /* this call's bytes will not be seen */
+	}
 	return 0;
 }
 

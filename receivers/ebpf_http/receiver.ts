@@ -348,8 +348,9 @@ export class EbpfHttpReceiver implements Component {
     try {
       this.tracker.handle(e);
     } catch (err) {
-      // never throw on the data path: count and go on
+      // never throw on the data path: count, and sync the connection again as after a lost record
       this.bump(['http_dropped', 'parser_error'], 1);
+      this.tracker.recordFailed(e);
       this.log.debug('ebpf_http record failed', { error: errorMessage(err), pid: e.tgid });
     }
   }

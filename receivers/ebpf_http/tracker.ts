@@ -13,7 +13,9 @@
 //  - records lost on the way (the kernel's ring full: the next record of that connection says
 //    so; a batch the reader dropped: every connection) leave a gap in the byte counts: what was
 //    open is dropped (`partial_records_lost`) and the connection syncs again as one joined
-//    mid-stream.
+//    mid-stream, once every request seen meanwhile is answered; a connection that has pipelined
+//    is not paired again (`framing_lost`): a lost request's response could come after the next
+//    one's. Left: a connection whose first pipelining is right where records were lost.
 import { parseHead, responseHasNoBody, startKind, type MessageHead, type RequestHead, type ResponseHead } from './http1';
 import { CONN_LOST, CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, dataOf, Direction, EventKind, Role, type HttpEvent } from './record';
 
@@ -105,6 +107,12 @@ interface Conn {
   /** framing lost on a synced connection (a message start beyond the capture, bytes that are
    * no message): nothing more on it is paired */
   blind: boolean;
+  /** two requests were waiting at once: after lost records, which response answers which
+   * cannot be counted off, so such a connection is not paired again */
+  pipelined: boolean;
+  /** requests seen while unsynced that no response has answered yet: the connection syncs
+   * again only once they are all answered */
+  unanswered: number;
   lastSeenMs: number;
 }
 
@@ -192,6 +200,8 @@ export class HttpTracker {
       tentative: (e.flags & (CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM)) === (CONN_TLS | CONN_NO_TUPLE | CONN_MIDSTREAM),
       upgraded: false,
       blind: false,
+      pipelined: false,
+      unanswered: 0,
       lastSeenMs: this.batchNow ?? this.now(),
     };
     this.conns.set(key, c);
@@ -295,21 +305,37 @@ export class HttpTracker {
       return;
     }
     if (c.pending.length > 0) this.count('midstream_request', c.pending.length);
+    c.unanswered = c.pending.length;
     c.pending = [];
   }
 
   /** Records of this connection were lost before the next one: byte-count framing has a gap, so
-   * what is open is dropped (counted) and the connection syncs again as one joined mid-stream. */
+   * what is open is dropped (counted) and the connection syncs again as one joined mid-stream
+   * (one that has pipelined is not paired again). */
   private lostRecords(c: Conn): void {
     const open = c.pending.length + (c.responses.msg?.request ? 1 : 0);
     if (open > 0) this.count('partial_records_lost', open);
     c.pending = [];
+    c.unanswered = 0;
+    if (c.pipelined) {
+      // requests may be on their way unseen, answered after the next response: no count of
+      // responses tells when the streams line up again
+      c.blind = true;
+      this.count('framing_lost');
+      return;
+    }
     for (const s of [c.requests, c.responses]) {
       s.msg = undefined;
       s.skipping = true;
     }
     c.synced = false;
     c.tentative = false;
+  }
+
+  /** A record that could not be handled (a parser error) counts as lost for its connection. */
+  recordFailed(e: HttpEvent): void {
+    const c = this.conns.get(e.connKey ?? Number(e.connId));
+    if (c && !c.upgraded && !c.blind) this.lostRecords(c);
   }
 
   /** Records were lost somewhere (a batch dropped on the way to JS): every connection syncs again. */
@@ -332,12 +358,14 @@ export class HttpTracker {
       m.body = requestBody(head);
       if (!c.synced && !c.tentative) {
         this.count('midstream_request');
+        if (++c.unanswered > 1) c.pipelined = true;
       } else {
         if (c.pending.length >= this.opts.maxPendingRequests) {
           c.pending.shift();
           this.count('partial_pending_overflow');
         }
         c.pending.push({ head, startNs: m.startNs });
+        if (c.pending.length > 1) c.pipelined = true;
       }
       if (m.body.kind === 'none') this.endMessage(c, s, m, true, m.lastNs);
       return;
@@ -351,6 +379,7 @@ export class HttpTracker {
         m.request = c.pending.shift();
         if (!m.request) {
           this.count('unmatched_response');
+          if (c.unanswered > 0) c.unanswered--;
           if (c.synced) {
             // a response nobody asked for on a tracked connection: records were lost
             this.count('desync');
@@ -468,7 +497,7 @@ export class HttpTracker {
     if (head.status >= 100 && head.status < 200 && head.status !== 101) return;
     if (!m.request) {
       // an unmatched response ended: with nothing left unanswered the streams are aligned again
-      if (!c.synced && c.pending.length === 0 && !c.requests.msg) c.synced = true;
+      if (!c.synced && c.pending.length === 0 && c.unanswered === 0 && !c.requests.msg) c.synced = true;
       return;
     }
     this.count('exchanges');

@@ -168,6 +168,29 @@ describe('ebpf_http tracker (hand-built records)', function () {
     assert.equal(d.count('partial_records_lost'), 1, '/a was mid-response');
   });
 
+  it('records lost on a connection that pipelines: not paired again (a lost request may be answered after the next)', function () {
+    const c = new Conn()
+      .recv(req('/1') + req('/2'))
+      .send(res(201, 'a'))
+      .io(Direction.RECV, req('/4'), true) // /3 was lost
+      .send(res(202, 'b'))
+      .recv(req('/5')) // seen while 203 and 204 are still to come
+      .send(res(203, 'c') + res(204) + res(205, 'e'));
+    assert.deepEqual(c.pairs(), ['GET /1 201'], 'never /5 with 203');
+    assert.equal(c.count('framing_lost'), 1);
+    assert.equal(c.count('partial_records_lost'), 1, '/2 was waiting');
+  });
+
+  it('unsynced: every request seen meanwhile is answered before pairing starts again', function () {
+    // joined mid-stream while two requests were pipelined: both answers come before /c's
+    const c = new Conn(Role.SERVER, CONN_MIDSTREAM)
+      .recv(req('/a') + req('/b'))
+      .send(res(200, 'a')).send(res(201, 'b'))
+      .recv(req('/c')).send(res(202, 'c'));
+    assert.deepEqual(c.pairs(), ['GET /c 202']);
+    assert.equal(c.count('desync'), 0);
+  });
+
   it('a batch lost on the way to JS (recordsLost): every connection syncs again', function () {
     const c = new Conn().recv(req('/1'));
     c.tracker.recordsLost();
