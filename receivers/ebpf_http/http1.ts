@@ -67,6 +67,18 @@ export function startKind(b: Buffer, from = 0, end = b.length): 'request' | 'res
   }
 }
 
+const REQUEST_STARTS = ['GET ', 'PUT ', 'POST ', 'HEAD ', 'PATCH ', 'TRACE ', 'DELETE ', 'OPTIONS ', 'CONNECT '];
+const RESPONSE_START = 'HTTP/1.';
+
+/** Whether b[from, end) is too short for startKind to tell but begins a start line of `kind`: a
+ * message start cut by the end of a syscall ("HTTP", "DELE"). */
+export function startPrefix(b: Buffer, from: number, end: number, kind: 'request' | 'response'): boolean {
+  const n = end - from;
+  if (n <= 0) return false;
+  const prefixOf = (start: string): boolean => n <= start.length && startsWith(b, from, start.slice(0, n), end);
+  return kind === 'response' ? prefixOf(RESPONSE_START) : REQUEST_STARTS.some(prefixOf);
+}
+
 const MAX_KEPT_VALUE = 1024;
 
 function keep(h: KeptHeaders, name: string, value: string): void {

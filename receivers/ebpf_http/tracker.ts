@@ -16,7 +16,7 @@
 //    mid-stream, once every request seen meanwhile is answered; a connection that has pipelined
 //    is not paired again (`framing_lost`): a lost request's response could come after the next
 //    one's. Left: a connection whose first pipelining is right where records were lost.
-import { parseHead, responseHasNoBody, startKind, type MessageHead, type RequestHead, type ResponseHead } from './http1';
+import { parseHead, responseHasNoBody, startKind, startPrefix, type MessageHead, type RequestHead, type ResponseHead } from './http1';
 import { CONN_LOST, CONN_MIDSTREAM, CONN_NO_TUPLE, CONN_TLS, dataOf, Direction, EventKind, Role, type HttpEvent } from './record';
 
 /** One request and its response on one connection. */
@@ -223,7 +223,9 @@ export class HttpTracker {
       if (!m || m.body.kind === 'none' || m.body.kind === 'until_next' || m.body.kind === 'until_close' || (m.body.kind === 'chunked' && m.body.phase === 'lost' && pos === 0)) {
         const kind = pos < captured ? startKind(e.bytes, e.dataStart + pos, e.dataStart + captured) : undefined;
         const expected = requestSide ? 'request' : 'response';
-        if (kind === expected) {
+        // between messages, a start line cut by the end of the syscall goes on in the next one
+        const cutStart = !m && kind === undefined && captured === total && startPrefix(e.bytes, e.dataStart + pos, e.dataStart + captured, expected);
+        if (kind === expected || cutStart) {
           if (m) this.endMessage(c, s, m, requestSide, m.lastNs, m.body.kind === 'none' ? undefined : 'end_inferred');
           s.skipping = false;
           pos = this.beginMessage(c, s, requestSide, e, pos);
@@ -268,11 +270,9 @@ export class HttpTracker {
     // the capture cut the head: what it says so far is all there is
     this.count('head_truncated');
     if (head) this.headParsed(c, s, m, head, requestSide);
-    if (s.msg !== m) return e.total;
-    m.body = UNTIL_NEXT;
-    // the hidden rest may hold responses to the requests still waiting (pipelining): then
-    // nothing after can be paired with certainty
-    if (!requestSide && c.pending.length > 0 && c.synced) this.blind(c);
+    if (s.msg === m) m.body = UNTIL_NEXT;
+    // the bytes after the capture may hold whole messages, even when this one ended
+    this.endUnknown(c, requestSide);
     return e.total;
   }
 
@@ -286,6 +286,14 @@ export class HttpTracker {
       this.headParsed(c, s, m, head, requestSide);
       return head.headLength - prev.length;
     }
+    const expected = requestSide ? 'request' : 'response';
+    if (!head && startKind(joined) === undefined && !startPrefix(joined, 0, joined.length, expected)) {
+      // the cut start line went on as something else: bytes that start no message
+      s.msg = undefined;
+      if (c.synced) this.blind(c);
+      else s.skipping = true;
+      return e.total;
+    }
     if (e.captured === e.total && joined.length <= MAX_HEAD_BYTES) {
       m.partialHead = joined;
       return e.total;
@@ -293,7 +301,8 @@ export class HttpTracker {
     this.count('head_truncated');
     if (head) this.headParsed(c, s, m, head, requestSide);
     else s.msg = undefined;
-    if (s.msg) m.body = UNTIL_NEXT;
+    if (s.msg === m) m.body = UNTIL_NEXT;
+    this.endUnknown(c, requestSide);
     return e.total;
   }
 
@@ -341,6 +350,13 @@ export class HttpTracker {
   /** Records were lost somewhere (a batch dropped on the way to JS): every connection syncs again. */
   recordsLost(): void {
     for (const c of this.conns.values()) if (!c.upgraded && !c.blind) this.lostRecords(c);
+  }
+
+  /** The current message's end will be inferred (the next start, or a chunked body's last
+   * bytes): the bytes not seen may hold whole messages. With answers still due, or from a client
+   * that pipelines, what follows cannot be paired with certainty. */
+  private endUnknown(c: Conn, requestSide: boolean): void {
+    if (c.synced && (requestSide ? c.pipelined : c.pending.length > 0)) this.blind(c);
   }
 
   private blind(c: Conn): void {
@@ -446,30 +462,29 @@ export class HttpTracker {
     const data = dataOf(e);
     if (pos >= data.length) {
       // the line is beyond the capture: fall back to the body's last bytes
-      b.phase = 'lost';
-      this.checkChunkTail(c, s, m, requestSide, e);
+      this.chunksLost(c, s, m, b, requestSide, e);
       return e.total;
     }
-    const eol = data.indexOf('\r\n', pos, 'latin1');
+    // a line ends at LF (its CR may be the last byte of the syscall before: a CRLF split in two)
+    const eol = data.indexOf(0x0a, pos);
     if (eol < 0) {
       if (data.length === e.total && b.line.length < 256) {
         b.line += data.toString('latin1', pos); // the line goes on in the next syscall
         return e.total;
       }
-      b.phase = 'lost';
-      this.checkChunkTail(c, s, m, requestSide, e);
+      this.chunksLost(c, s, m, b, requestSide, e);
       return e.total;
     }
-    const line = b.line + data.toString('latin1', pos, eol);
+    let line = b.line + data.toString('latin1', pos, eol);
+    if (line.endsWith('\r')) line = line.slice(0, -1);
     b.line = '';
     if (b.phase === 'trailers') {
       if (line === '') this.endMessage(c, s, m, requestSide, e.tsNs);
-      return eol + 2;
+      return eol + 1;
     }
     const size = parseInt(line.split(';')[0]?.trim() ?? '', 16);
     if (!Number.isFinite(size)) {
-      b.phase = 'lost';
-      this.checkChunkTail(c, s, m, requestSide, e);
+      this.chunksLost(c, s, m, b, requestSide, e);
       return e.total;
     }
     if (size === 0) b.phase = 'trailers';
@@ -477,7 +492,14 @@ export class HttpTracker {
       b.phase = 'data';
       b.remaining = size;
     }
-    return eol + 2;
+    return eol + 1;
+  }
+
+  /** The chunk lines are out of sight: the body's end is looked for in its syscalls' last bytes. */
+  private chunksLost(c: Conn, s: Stream, m: Message, b: Extract<Body, { kind: 'chunked' }>, requestSide: boolean, e: HttpEvent): void {
+    b.phase = 'lost';
+    this.endUnknown(c, requestSide);
+    if (!c.blind) this.checkChunkTail(c, s, m, requestSide, e);
   }
 
   /** A chunked body whose framing was lost ends in the syscall whose bytes end with "0\r\n\r\n". */
