@@ -173,10 +173,8 @@ describe('ebpf_http under generated input (seeded)', function () {
         ts += 1 + r.int(50);
         // no loss in the first turn of a pipelining connection: its pipelining is not seen yet
         if (opts.loss > 0 && turns > 0 && r.chance(opts.loss)) {
-          if (process.env.SEED === String(seed)) console.log('LOST', dir, n, JSON.stringify(all.subarray(o, o + Math.min(n, 100)).toString('latin1')));
           lostBefore = true; // the kernel marks the connection; its next record carries the flag
         } else {
-          if (process.env.SEED === String(seed)) console.log('REC', role, dir, n, capture, lostBefore, JSON.stringify(all.subarray(o, o + Math.min(n, capture, 100)).toString('latin1')));
           t.handle(record(1, role, dir, all.subarray(o, o + n), capture, ts, lostBefore ? CONN_LOST : 0));
           lostBefore = false;
         }
