@@ -8,12 +8,10 @@ import { configSchema } from '../../receivers/ebpf_http/config';
 import { containerIdFromCgroup } from '../../receivers/ebpf_http/container';
 import { commandLine } from '../../receivers/ebpf_http/spans';
 import { parseHead } from '../../receivers/ebpf_http/http1';
-import { CONN_LOST, CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
+import { CONN_LOST, CONN_MIDSTREAM, Direction, EventKind, Role } from '../../receivers/ebpf_http/record';
 import { parseTraceparent, redactQuery, routeOf, splitTarget } from '../../receivers/ebpf_http/route';
 import { HttpTracker, type Exchange } from '../../receivers/ebpf_http/tracker';
-
-/** Bytes of the records around a record in a batch: a complete head end and message start. */
-const NEIGHBOUR = '\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+import { syscallRecord } from '../helpers/http-records';
 
 class Conn {
   private ts = 1000;
@@ -24,22 +22,12 @@ class Conn {
 
   constructor(private readonly role: Role = Role.SERVER, private readonly flags = 0, private readonly capture = 512) {}
 
-  /** One syscall: `bytes` moved; the kernel captured the first `capture` of them and the tail. */
-  /** `lost`: the kernel lost records of this connection before this one (CONN_LOST). */
+  /** One syscall: `bytes` moved; the kernel captured the first `capture` of them and the tail.
+   * `lost`: the kernel lost records of this connection before this one (CONN_LOST). */
   io(dir: Direction, bytes: Buffer | string, lost = false): this {
     const b = typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes;
-    const data = b.subarray(0, Math.min(b.length, this.capture));
-    const tail = b.length > data.length ? b.subarray(b.length - 16) : Buffer.alloc(0);
     this.ts += 10;
-    // the captured bytes sit inside a batch, between other records' bytes that look like HTTP:
-    // nothing may be read beyond them
-    const batch = Buffer.concat([Buffer.from(NEIGHBOUR, 'latin1'), data, Buffer.from(NEIGHBOUR, 'latin1')]);
-    const e: HttpEvent = {
-      tsNs: this.ts, connId: 1n, total: b.length, tgid: 10, tid: 10, fd: 3, kind: EventKind.DATA, direction: dir,
-      role: this.role, flags: lost ? this.flags | CONN_LOST : this.flags, laddr: '127.0.0.1', raddr: '127.0.0.1', lport: 80, rport: 5555, comm: 'x',
-      bytes: batch, dataStart: NEIGHBOUR.length, captured: data.length, tail,
-    };
-    this.tracker.handle(e);
+    this.tracker.handle(syscallRecord({ connKey: 1, role: this.role, direction: dir, bytes: b, capture: this.capture, tsNs: this.ts, flags: lost ? this.flags | CONN_LOST : this.flags }));
     return this;
   }
 

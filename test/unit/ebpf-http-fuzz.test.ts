@@ -12,6 +12,7 @@ import { parseHead } from '../../receivers/ebpf_http/http1';
 import { CONN_LOST, CONN_MIDSTREAM, Direction, EventKind, Role, type HttpEvent } from '../../receivers/ebpf_http/record';
 import { SpanBuilder } from '../../receivers/ebpf_http/spans';
 import { HttpTracker, type Exchange } from '../../receivers/ebpf_http/tracker';
+import { syscallRecord } from '../helpers/http-records';
 
 /** mulberry32: a small seeded generator (reproducible failures). */
 function rng(seed: number): { int(n: number): number; pick<T>(a: readonly T[]): T; chance(p: number): boolean } {
@@ -34,16 +35,9 @@ type Rng = ReturnType<typeof rng>;
 
 const CAPTURE_MAX = 4096;
 
-/** One syscall's record as the kernel sends it: the first `capture` bytes and the last 16. */
-function record(connKey: number, role: Role, dir: Direction, bytes: Buffer, capture: number, tsNs: number, flags = 0): HttpEvent {
-  const data = bytes.subarray(0, Math.min(bytes.length, capture));
-  // the captured bytes sit between other bytes, as in a batch: nothing may be read beyond them
-  const batch = Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n'), data, Buffer.from('\r\n\r\nGET / HTTP/1.1\r\n')]);
-  return {
-    tsNs, connId: BigInt(connKey), connKey, total: bytes.length, tgid: 7, tid: 7, fd: connKey, kind: EventKind.DATA, direction: dir, role, flags,
-    laddr: '127.0.0.1', raddr: '127.0.0.1', lport: 80, rport: 40000 + connKey, comm: 'fuzz',
-    bytes: batch, dataStart: 17, captured: data.length, tail: bytes.length > data.length ? bytes.subarray(bytes.length - 16) : Buffer.alloc(0),
-  };
+/** One syscall's record on connection `connKey` (see syscallRecord). */
+function record(connKey: number, role: Role, direction: Direction, bytes: Buffer, capture: number, tsNs: number, flags = 0): HttpEvent {
+  return syscallRecord({ connKey, role, direction, bytes, capture, tsNs, flags });
 }
 
 // ---- damaged input ---------------------------------------------------------------------------
