@@ -322,6 +322,7 @@ export class HttpTracker {
    * what is open is dropped (counted) and the connection syncs again as one joined mid-stream
    * (one that has pipelined is not paired again). */
   private lostRecords(c: Conn): void {
+    if (c.upgraded || c.blind) return;
     const open = c.pending.length + (c.responses.msg?.request ? 1 : 0);
     if (open > 0) this.count('partial_records_lost', open);
     c.pending = [];
@@ -329,8 +330,7 @@ export class HttpTracker {
     if (c.pipelined) {
       // requests may be on their way unseen, answered after the next response: no count of
       // responses tells when the streams line up again
-      c.blind = true;
-      this.count('framing_lost');
+      this.blind(c);
       return;
     }
     for (const s of [c.requests, c.responses]) {
@@ -344,12 +344,12 @@ export class HttpTracker {
   /** A record that could not be handled (a parser error) counts as lost for its connection. */
   recordFailed(e: HttpEvent): void {
     const c = this.conns.get(e.connKey ?? Number(e.connId));
-    if (c && !c.upgraded && !c.blind) this.lostRecords(c);
+    if (c) this.lostRecords(c);
   }
 
   /** Records were lost somewhere (a batch dropped on the way to JS): every connection syncs again. */
   recordsLost(): void {
-    for (const c of this.conns.values()) if (!c.upgraded && !c.blind) this.lostRecords(c);
+    for (const c of this.conns.values()) this.lostRecords(c);
   }
 
   /** The current message's end will be inferred (the next start, or a chunked body's last
