@@ -8,7 +8,7 @@
 //          hey CLIENT spans): ports [nginx's], executables [nginx, hey].
 // value = Sonde's CPU per request (its process's utime+stime plus its BPF programs' run time from
 // the kernel's BPF statistics, over the fixed-rate window and until the last span is in the file;
-// Sonde starts in each phase and first traces BENCH_WARMUP_SECONDS (3) of the same traffic, not
+// Sonde starts in each phase and first traces BENCH_WARMUP_SECONDS (10) of the same traffic, not
 // counted, so its JIT compiling is not charged to the requests),
 // baseline = the nginx worker's own CPU per request without tracing, ratio = value / baseline.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -28,8 +28,10 @@ const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const WRK_SECONDS = Number(env.BENCH_WRK_SECONDS ?? 4);
 const FILE_FORMAT = env.BENCH_FILE_FORMAT ?? 'proto';
 // Sonde starts fresh in each phase; this much traffic first lets its JIT settle (a tracer runs
-// for days: its first seconds of compiling are not its cost per request). 0 = none.
-const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 3);
+// for days: its first seconds of compiling are not its cost per request). After 3 s, V8 was
+// still optimizing functions in the measured window (--trace-opt: 26 in it, against 10 after
+// 10 s), and its compiler threads were a visible share of Sonde's CPU. 0 = none.
+const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 10);
 const SMALL_FILE = 'index.html';
 const SMALL_BYTES = 612; // the size of nginx's own welcome page
 
