@@ -39,6 +39,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define S_IFSOCK 0140000
 #define EINPROGRESS 115
 #define MAX_FILTER 16
+/* receive flags: a peek returns bytes the next read returns again; a TCP receive with MSG_TRUNC
+ * consumes bytes without copying them into the buffer (whose old contents are no capture) */
+#define MSG_PEEK 2
+#define MSG_TRUNC 0x20
 #define MAX_IOV 8
 /* data syscalls on a TCP socket found mid-stream that may pass without an HTTP start before
  * Sonde stops looking at that socket */
@@ -57,6 +61,8 @@ const volatile __u64 wakeup_check_bytes = 0;
 const volatile bool tls_enabled = false;
 /* data from the tcp_sendmsg/tcp_recvmsg probes (kprobe or fentry), not the syscall tracepoints */
 const volatile bool kernel_path = false;
+/* tcp_recvmsg's flags: its 4th argument since Linux 5.19, the 5th before (after `nonblock`) */
+const volatile __u32 tcp_recvmsg_flags_arg = 4;
 
 /* a record header for the BTF (layout test) */
 const struct http_capture_event *sonde_btf_http_capture_event __attribute__((unused));
@@ -853,14 +859,17 @@ static __always_inline struct pt_regs *syscall_regs(void)
 #define SYSCALL_ARG1(r) ((r)->di)
 #define SYSCALL_ARG2(r) ((r)->si)
 #define SYSCALL_ARG3(r) ((r)->dx)
+#define SYSCALL_ARG4(r) ((r)->r10)
 #elif defined(__TARGET_ARCH_arm64)
 #define SYSCALL_ARG1(r) ((r)->orig_x0)
 #define SYSCALL_ARG2(r) ((r)->regs[1])
 #define SYSCALL_ARG3(r) ((r)->regs[2])
+#define SYSCALL_ARG4(r) ((r)->regs[3])
 #else
 #define SYSCALL_ARG1(r) PT_REGS_PARM1_CORE_SYSCALL(r)
 #define SYSCALL_ARG2(r) PT_REGS_PARM2_CORE_SYSCALL(r)
 #define SYSCALL_ARG3(r) PT_REGS_PARM3_CORE_SYSCALL(r)
+#define SYSCALL_ARG4(r) PT_REGS_PARM4_CORE_SYSCALL(r)
 #endif
 
 static __always_inline int on_send_start(__u32 sc, __s32 fd)
@@ -893,8 +902,21 @@ static __always_inline struct send_start take_send_start(__u64 id)
 	return out;
 }
 
-/* Exit with the arguments from the registers: buf/iovcnt, or a msghdr for recvmsg/sendmsg. */
-static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __u32 sc, __u32 dir, int form)
+/* What a receive's flags make of it: skipped (a peek: its bytes come again), or counted with
+ * nothing captured (MSG_TRUNC: the buffer was not written). */
+#define RECV_SKIP 1
+#define RECV_NO_COPY 2
+static __always_inline int recv_flags(__u64 flags)
+{
+	if (flags & MSG_PEEK)
+		return RECV_SKIP;
+	return flags & MSG_TRUNC ? RECV_NO_COPY : 0;
+}
+
+/* Exit with the arguments from the registers: buf/iovcnt, or a msghdr for recvmsg/sendmsg;
+ * flags_arg: which argument holds a receive's flags (0: none). */
+static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __u32 sc, __u32 dir, int form,
+					int flags_arg)
 {
 	__s64 ret = ctx->ret;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -908,7 +930,12 @@ static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __
 	__s32 fd = (__s32)SYSCALL_ARG1(regs);
 	__u64 buf = 0;
 	__u32 iovcnt = 0;
-	if (form == ARGS_MSGHDR) {
+	int rf = flags_arg == 4 ? recv_flags(SYSCALL_ARG4(regs)) : flags_arg == 3 ? recv_flags(SYSCALL_ARG3(regs)) : 0;
+	if (rf == RECV_SKIP)
+		return 0;
+	if (rf == RECV_NO_COPY) {
+		form = ARGS_NONE;
+	} else if (form == ARGS_MSGHDR) {
 		struct user_msghdr msg;
 		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG2(regs)))
 			return 0;
@@ -937,10 +964,15 @@ static __always_inline int on_msg_enter(struct trace_event_raw_sys_enter *ctx, _
 	return on_data_enter((__s32)ctx->args[0], (__u64)msg.msg_iov, (__u32)msg.msg_iovlen ?: 1, sc, dir);
 }
 
-static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc, __u32 dir, int form)
+static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u32 sc, __u32 dir, int form, int flags_arg)
 {
 	if (args_at_exit)
 		return dir == HTTP_DIR_SEND ? on_send_start(sc, (__s32)ctx->args[0]) : 0;
+	int rf = flags_arg == 4 ? recv_flags(ctx->args[3]) : flags_arg == 3 ? recv_flags(ctx->args[2]) : 0;
+	if (rf == RECV_SKIP)
+		return 0;
+	if (rf == RECV_NO_COPY)
+		form = ARGS_NONE;
 	if (form == ARGS_MSGHDR)
 		return on_msg_enter(ctx, sc, dir);
 	return on_data_enter((__s32)ctx->args[0], form == ARGS_NONE ? 0 : (__u64)ctx->args[1],
@@ -948,28 +980,29 @@ static __always_inline int on_enter(struct trace_event_raw_sys_enter *ctx, __u32
 }
 
 /* Receive entries are not even attached with args_at_exit (user space leaves them out). */
-#define DATA_PROGS(name, SC, DIR, FORM)                                                   \
+/* FLAGS: which syscall argument holds a receive's flags (0: none) */
+#define DATA_PROGS(name, SC, DIR, FORM, FLAGS)                                            \
 	SEC("tracepoint/syscalls/sys_enter_" #name)                                       \
 	int tracepoint__syscalls__sys_enter_##name(struct trace_event_raw_sys_enter *ctx) \
 	{                                                                                 \
-		return on_enter(ctx, SC, DIR, FORM);                                      \
+		return on_enter(ctx, SC, DIR, FORM, FLAGS);                               \
 	}                                                                                 \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                        \
 	int tracepoint__syscalls__sys_exit_##name(struct trace_event_raw_sys_exit *ctx)   \
 	{                                                                                 \
-		return args_at_exit ? on_exit_regs(ctx, SC, DIR, FORM) : on_data_exit(ctx); \
+		return args_at_exit ? on_exit_regs(ctx, SC, DIR, FORM, FLAGS) : on_data_exit(ctx); \
 	}
 
-DATA_PROGS(read, HTTP_SC_READ, HTTP_DIR_RECV, ARGS_BUF)
-DATA_PROGS(readv, HTTP_SC_READV, HTTP_DIR_RECV, ARGS_IOV)
-DATA_PROGS(recvfrom, HTTP_SC_RECVFROM, HTTP_DIR_RECV, ARGS_BUF)
-DATA_PROGS(recvmsg, HTTP_SC_RECVMSG, HTTP_DIR_RECV, ARGS_MSGHDR)
-DATA_PROGS(write, HTTP_SC_WRITE, HTTP_DIR_SEND, ARGS_BUF)
-DATA_PROGS(writev, HTTP_SC_WRITEV, HTTP_DIR_SEND, ARGS_IOV)
-DATA_PROGS(sendto, HTTP_SC_SENDTO, HTTP_DIR_SEND, ARGS_BUF)
-DATA_PROGS(sendmsg, HTTP_SC_SENDMSG, HTTP_DIR_SEND, ARGS_MSGHDR)
+DATA_PROGS(read, HTTP_SC_READ, HTTP_DIR_RECV, ARGS_BUF, 0)
+DATA_PROGS(readv, HTTP_SC_READV, HTTP_DIR_RECV, ARGS_IOV, 0)
+DATA_PROGS(recvfrom, HTTP_SC_RECVFROM, HTTP_DIR_RECV, ARGS_BUF, 4)
+DATA_PROGS(recvmsg, HTTP_SC_RECVMSG, HTTP_DIR_RECV, ARGS_MSGHDR, 3)
+DATA_PROGS(write, HTTP_SC_WRITE, HTTP_DIR_SEND, ARGS_BUF, 0)
+DATA_PROGS(writev, HTTP_SC_WRITEV, HTTP_DIR_SEND, ARGS_IOV, 0)
+DATA_PROGS(sendto, HTTP_SC_SENDTO, HTTP_DIR_SEND, ARGS_BUF, 0)
+DATA_PROGS(sendmsg, HTTP_SC_SENDMSG, HTTP_DIR_SEND, ARGS_MSGHDR, 0)
 /* sendfile carries a body from a file: counted, never captured */
-DATA_PROGS(sendfile64, HTTP_SC_SENDFILE, HTTP_DIR_SEND, ARGS_NONE)
+DATA_PROGS(sendfile64, HTTP_SC_SENDFILE, HTTP_DIR_SEND, ARGS_NONE, 0)
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
@@ -1234,13 +1267,15 @@ static __always_inline bool msg_user_buf(struct msghdr *msg, __u64 *buf, __u64 *
 	return true;
 }
 
-static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u32 dir)
+/* flags: a receive's (0 for a send) */
+static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u32 dir, __u64 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	__u64 key = (__u64)sk;
+	int rf = recv_flags(flags);
 
-	if (!kernel_path || !sk || !wanted(tgid))
+	if (!kernel_path || !sk || rf == RECV_SKIP || !wanted(tgid))
 		return 0;
 	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
 	if (!c) {
@@ -1273,7 +1308,7 @@ static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u3
 		.syscall = dir == HTTP_DIR_SEND ? HTTP_SC_TCP_SENDMSG : HTTP_SC_TCP_RECVMSG,
 	};
 	__u64 buf = 0, len = 0;
-	if (msg_user_buf(msg, &buf, &len) && len > 0) {
+	if (rf != RECV_NO_COPY && msg_user_buf(msg, &buf, &len) && len > 0) {
 		a.buf = buf;
 		a.buf_len = len > 0xffffffffULL ? 0xffffffff : (__u32)len;
 	} else {
@@ -1322,11 +1357,19 @@ static __always_inline int on_sk_close(struct sock *sk)
 	return 0;
 }
 
+/* tcp_recvmsg's flags from its 4th and 5th arguments, both read first: the verifier refuses a
+ * context load at an offset chosen at run time */
+static __always_inline __u64 recvmsg_flags(__u64 arg4, __u64 arg5)
+{
+	asm volatile("" : "+r"(arg4), "+r"(arg5));
+	return tcp_recvmsg_flags_arg == 5 ? arg5 : arg4;
+}
+
 /* int tcp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size) */
 SEC("fentry/tcp_sendmsg")
 int BPF_PROG(fentry__tcp_sendmsg, struct sock *sk, struct msghdr *msg, size_t size)
 {
-	return on_sk_enter(sk, msg, HTTP_DIR_SEND);
+	return on_sk_enter(sk, msg, HTTP_DIR_SEND, 0);
 }
 
 SEC("fexit/tcp_sendmsg")
@@ -1335,11 +1378,12 @@ int BPF_PROG(fexit__tcp_sendmsg, struct sock *sk, struct msghdr *msg, size_t siz
 	return on_sk_exit(ret);
 }
 
-/* int tcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len) */
+/* int tcp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len)
+ * (before 5.19: ..., size_t len, int nonblock, int flags, int *addr_len) */
 SEC("fentry/tcp_recvmsg")
-int BPF_PROG(fentry__tcp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len, int flags, int *addr_len)
+int BPF_PROG(fentry__tcp_recvmsg, struct sock *sk, struct msghdr *msg, size_t len)
 {
-	return on_sk_enter(sk, msg, HTTP_DIR_RECV);
+	return on_sk_enter(sk, msg, HTTP_DIR_RECV, recvmsg_flags(ctx[3], ctx[4]));
 }
 
 SEC("fexit/tcp_recvmsg")
@@ -1358,7 +1402,7 @@ int BPF_PROG(fentry__tcp_close, struct sock *sk, long timeout)
 SEC("kprobe/tcp_sendmsg")
 int BPF_KPROBE(kprobe__tcp_sendmsg, struct sock *sk, struct msghdr *msg)
 {
-	return on_sk_enter(sk, msg, HTTP_DIR_SEND);
+	return on_sk_enter(sk, msg, HTTP_DIR_SEND, 0);
 }
 
 SEC("kretprobe/tcp_sendmsg")
@@ -1370,7 +1414,7 @@ int BPF_KRETPROBE(kretprobe__tcp_sendmsg, int ret)
 SEC("kprobe/tcp_recvmsg")
 int BPF_KPROBE(kprobe__tcp_recvmsg, struct sock *sk, struct msghdr *msg)
 {
-	return on_sk_enter(sk, msg, HTTP_DIR_RECV);
+	return on_sk_enter(sk, msg, HTTP_DIR_RECV, recvmsg_flags(PT_REGS_PARM4(ctx), PT_REGS_PARM5(ctx)));
 }
 
 SEC("kretprobe/tcp_recvmsg")

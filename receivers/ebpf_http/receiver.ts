@@ -3,6 +3,7 @@
 // that defines SSL_read/SSL_write: tls.ts), feeds the records to the HTTP tracker and pushes
 // the spans down the pipeline every flush interval.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 import { kernelClock } from '../../native/clock';
 import { attachFirst, type AttachOption } from '../../native/fallback';
@@ -65,6 +66,13 @@ function pidBitmapWords(): number {
     // no procfs: the largest
   }
   return Math.ceil(pidMax / 64);
+}
+
+/** Which argument of tcp_recvmsg holds its flags on a kernel release ("6.1.0-18-amd64"): the
+ * 4th since Linux 5.19 dropped the `nonblock` argument before them, the 5th before. */
+export function tcpRecvmsgFlagsArg(release: string): 4 | 5 {
+  const [major = 0, minor = 0] = release.split(/[.-]/).map(Number);
+  return major > 5 || (major === 5 && minor >= 19) ? 4 : 5;
 }
 
 /** Without these the receiver sees nothing useful; the others only add coverage. */
@@ -283,6 +291,7 @@ export class EbpfHttpReceiver implements Component {
       .setGlobalU32('sonde_self_tgid', process.pid)
       .setGlobalBool('tls_enabled', tls)
       .setGlobalBool('kernel_path', kernelPath)
+      .setGlobalU32('tcp_recvmsg_flags_arg', tcpRecvmsgFlagsArg(os.release()))
       .setMapMaxEntries('events', c.ring_buffer_size)
       .setGlobalU64('sonde_wakeup_bytes', wakeupBytes(c.ring_buffer_size))
       .setGlobalU64('wakeup_check_bytes', wakeupCheckBytes(c.ring_buffer_size))

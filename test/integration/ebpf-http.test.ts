@@ -11,7 +11,7 @@ import { readConfig } from '../../pipeline/config/schema';
 import type { Logger, LogFields } from '../../pipeline/logger';
 import { idToHex, SpanKind, StatusCode, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
 import { ebpfHttpReceiverFactory } from '../../receivers/ebpf_http';
-import { EbpfHttpReceiver } from '../../receivers/ebpf_http/receiver';
+import { EbpfHttpReceiver, tcpRecvmsgFlagsArg } from '../../receivers/ebpf_http/receiver';
 import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 import { startNginx, type Nginx } from '../helpers/nginx';
@@ -293,6 +293,22 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
       }
     });
 
+    it("tcp_recvmsg's flags (a peek is skipped) are its 4th argument from Linux 5.19 on, its 5th before", function () {
+      assert.deepEqual(['4.19.0-27-amd64', '5.18.19', '5.19.0', '6.1.0-18-cloud-amd64', '6.18.0'].map(tcpRecvmsgFlagsArg), [5, 5, 4, 4, 4]);
+    });
+
+    it('the syscall programs of kernels before 5.15 (arguments kept from entry, receive entries attached) pass the verifier here (load only)', function () {
+      const obj = new BpfObject(bpfObjectPath('http_capture'));
+      try {
+        const mine = obj.programs().filter((p) => /^tracepoint__syscalls__/.test(p.name)).map((p) => p.name);
+        assert.ok(mine.includes('tracepoint__syscalls__sys_enter_recvfrom') && mine.includes('tracepoint__syscalls__sys_enter_recvmsg'), mine.join(','));
+        obj.keepOnly(...mine).setGlobalBool('args_at_exit', false);
+        obj.load();
+      } finally {
+        obj.close();
+      }
+    });
+
     for (const kind of ['kprobe', 'fentry'] as const) {
       it(`attach: ${kind}: nginx + curl, SERVER and CLIENT spans from tcp_sendmsg/tcp_recvmsg (skips where the kernel refuses ${kind})`, async function () {
         const a = report.attach[kind];
@@ -533,6 +549,71 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
       const last = Math.max(...mine.filter((s) => s.span.kind === kind).map((s) => Number((sattr(s.span, 'url.path') as string).split('/')[2])));
       assert.ok(last >= 0.9 * sent, `kind ${kind}: last traced request ${last} of ${sent}: ${info}`);
     }
+  });
+
+  it('a server that peeks (MSG_PEEK, as protocol sniffers such as Envoy do) before each read: peeked bytes are not counted twice', async function () {
+    // A peek returns bytes the next read returns again. Counted twice, a whole request would be
+    // seen twice, and every later response paired with the request before its own. Connections
+    // peek with recv (the recvfrom syscall) or recvmsg; one of four consumes what it peeked with
+    // MSG_TRUNC (the bytes are dropped, never copied to the buffer: with nothing to look at, the
+    // kernel side does not take that connection for HTTP, and it gets no SERVER span).
+    const src = `
+import socket, sys, threading
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', 0))
+srv.listen(16)
+print('READY', srv.getsockname()[1], flush=True)
+def serve(c, n):
+    buf = b''
+    while True:
+        peeked = c.recvmsg(4096, 0, socket.MSG_PEEK)[0] if n % 2 else c.recv(4096, socket.MSG_PEEK)
+        if not peeked:
+            break
+        if n % 4 == 2:
+            c.recv(len(peeked), socket.MSG_TRUNC)
+            buf += peeked
+        else:
+            buf += c.recv(4096)
+        while b'\\r\\n\\r\\n' in buf:
+            head, buf = buf.split(b'\\r\\n\\r\\n', 1)
+            k = int(head.split(b' ')[1].split(b'/')[2])
+            c.sendall(b'HTTP/1.1 %d X\\r\\nContent-Length: 2\\r\\n\\r\\nok' % (210 + k % 80))
+    c.close()
+n = 0
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c, n), daemon=True).start()
+    n += 1
+`;
+    const py = spawn('python3', ['-c', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(py);
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      py.stdout?.setEncoding('utf8').on('data', (d: string) => {
+        buf += d;
+        const m = /READY (\d+)/.exec(buf);
+        if (m) resolve(Number(m[1]));
+      });
+      py.once('exit', (c) => reject(new Error(`python3 exited ${String(c)}: ${buf}`)));
+    });
+    const h = await receiver({ ports: [port] });
+    const perConn = 20;
+    const urls = (conn: number): string[] => Array.from({ length: perConn }, (_, i) => [`http://127.0.0.1:${port}/p/${conn * perConn + i}`, '-o', '/dev/null']).flat();
+    await Promise.all([0, 1, 2, 3].map((conn) => run('curl', ['-s', '--max-time', '20', ...urls(conn)])));
+    const total = 4 * perConn;
+    const mine = (kind: SpanKind): Span[] => h.spans.filter((s) => s.span.kind === kind && (sattr(s.span, 'url.path') ?? '').startsWith('/p/')).map((s) => s.span);
+    await until(h, () => mine(SpanKind.SERVER).length >= total - perConn && mine(SpanKind.CLIENT).length >= total);
+    const info = JSON.stringify(h.telemetry.summary());
+    for (const kind of [SpanKind.SERVER, SpanKind.CLIENT]) {
+      const spans = mine(kind);
+      assert.equal(spans.length, kind === SpanKind.SERVER ? total - perConn : total, `kind ${kind}: ${info}`);
+      for (const s of spans) {
+        const k = Number((sattr(s, 'url.path') as string).split('/')[2]);
+        assert.equal(iattr(s, 'http.response.status_code'), 210 + (k % 80), `kind ${kind}: /p/${k} paired with another request's response: ${info}`);
+      }
+    }
+    assert.equal(h.telemetry.countOf('http_unmatched'), 0, info);
   });
 
   it('a connection closed mid-response: a counted partial, no span, and the next connection is fine', async function () {
