@@ -399,6 +399,25 @@ static __always_inline void read_tuple(struct sock *sk, struct conn_info *c)
 	}
 }
 
+/*
+ * Whether a TCP socket Sonde did not see open has carried no bytes yet, apart from the `own_recv`
+ * and `own_sent` of the call at hand: its stream starts here, it is not joined mid-stream. That
+ * is a socket one process accepts and another serves (Node's cluster hands connections to its
+ * workers, forking servers accept before they fork). Bytes the application read: what TCP
+ * received in order (RFC 4898's bytes_received) less what still waits to be read; written: what
+ * the peer acknowledged plus what is still queued.
+ */
+static __always_inline bool stream_untouched(struct sock *sk, __u64 own_recv, __u64 own_sent)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+	__u32 unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+	__u32 queued = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una);
+
+	return received - unread == own_recv && acked + queued == own_sent;
+}
+
 static __always_inline __u64 new_conn_id(void)
 {
 	return __sync_fetch_and_add(&next_conn_id, 1) + 1;
@@ -628,9 +647,10 @@ static __always_inline bool tls_process(__u32 tgid)
 }
 
 /* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. `ts`:
- * its time when the caller has it (a send's entry), 0 for now. */
+ * its time when the caller has it (a send's entry), 0 for now; `moved`: the bytes it moved when
+ * called at its exit, 0 at its entry. */
 static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 iovcnt, __u32 sc, __u32 dir,
-					 __u64 ts, struct data_args *out, struct conn_info **conn)
+					 __u64 ts, __u64 moved, struct data_args *out, struct conn_info **conn)
 {
 	__u32 tgid = id >> 32;
 	__u32 tls_only = 0;
@@ -644,7 +664,10 @@ static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 io
 		struct sock *sk = tcp_sock_of(fd);
 		if (!sk)
 			return 0;
-		struct conn_info n = { .flags = HTTP_CONN_MIDSTREAM };
+		bool recv = dir == HTTP_DIR_RECV;
+		struct conn_info n = {};
+		if (!stream_untouched(sk, recv ? moved : 0, recv ? 0 : moved))
+			n.flags = HTTP_CONN_MIDSTREAM;
 		read_tuple(sk, &n);
 		n.id = new_conn_id();
 		if (!port_wanted(&n))
@@ -690,7 +713,7 @@ static __always_inline int on_data_enter(__s32 fd, __u64 buf, __u32 iovcnt, __u3
 	struct conn_info *c;
 	struct data_args a;
 
-	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, 0, &a, &c))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, 0, 0, &a, &c))
 		return 0;
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) {
 		count(HTTP_CNT_ARGS_FULL);
@@ -950,7 +973,7 @@ static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __
 	__u64 ts = start.id == id && start.nr == sc && start.fd == fd ? start.ts : 0;
 	struct conn_info *c;
 	struct data_args a;
-	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, ts, &a, &c))
+	if (!data_args_of(id, fd, buf, iovcnt, sc, dir, ts, (__u64)ret, &a, &c))
 		return 0;
 	return data_done(id, a, ret, c);
 }
@@ -1283,7 +1306,9 @@ static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u3
 		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		if (family != AF_INET && family != AF_INET6)
 			return 0;
-		struct conn_info n = { .flags = HTTP_CONN_MIDSTREAM };
+		struct conn_info n = {};
+		if (!stream_untouched(sk, 0, 0))
+			n.flags = HTTP_CONN_MIDSTREAM;
 		read_tuple(sk, &n);
 		n.id = new_conn_id();
 		if (!port_wanted(&n))

@@ -15,6 +15,7 @@ import { EbpfHttpReceiver, tcpRecvmsgFlagsArg } from '../../receivers/ebpf_http/
 import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 import { startNginx, type Nginx } from '../helpers/nginx';
+import { freePort } from '../helpers/sonde-process';
 
 // ---- harness ---------------------------------------------------------------------------------
 
@@ -614,6 +615,65 @@ while True:
       }
     }
     assert.equal(h.telemetry.countOf('http_unmatched'), 0, info);
+  });
+
+  it("a socket accepted by one process and served by another (Node's cluster): its start is seen, every request has its SERVER span", async function () {
+    // The cluster's primary accepts and hands each connection to a worker: the worker's fd was
+    // never accepted or connected there, yet no byte had crossed the socket before its first read.
+    const src = `
+      const cluster = require('cluster');
+      const http = require('http');
+      if (cluster.isPrimary) {
+        let up = 0;
+        for (let i = 0; i < 2; i++) cluster.fork().on('listening', (a) => { if (++up === 2) console.log('READY ' + a.port); });
+      } else {
+        http.createServer((req, res) => { res.statusCode = 210 + (Number(req.url.split('/')[2]) % 80); res.end('ok'); }).listen(Number(process.argv[1]), '127.0.0.1');
+      }
+    `;
+    const port = await freePort();
+    const c = await nodeChild(src, [String(port)]);
+    children.push(c.child);
+    const h = await receiver({ ports: [port] });
+    // four keep-alive connections of three requests, and five connections of one
+    const url = (k: number): string[] => [`http://127.0.0.1:${port}/c/${k}`, '-o', '/dev/null'];
+    await Promise.all([0, 1, 2, 3].map((conn) => run('curl', ['-s', ...[0, 1, 2].flatMap((i) => url(conn * 3 + i))])));
+    for (let k = 12; k < 17; k++) await run('curl', ['-s', ...url(k)]);
+    const server = (): Span[] => h.spans.filter((s) => s.span.kind === SpanKind.SERVER && (sattr(s.span, 'url.path') ?? '').startsWith('/c/')).map((s) => s.span);
+    await until(h, () => server().length >= 17);
+    const info = JSON.stringify(h.telemetry.summary());
+    assert.deepEqual(server().map((s) => Number((sattr(s, 'url.path') as string).split('/')[2])).sort((a, b) => a - b), Array.from({ length: 17 }, (_, k) => k), info);
+    for (const s of server()) assert.equal(iattr(s, 'http.response.status_code'), 210 + Number((sattr(s, 'url.path') as string).split('/')[2]), info);
+    assert.equal(h.telemetry.countOf('http_unmatched'), 0, info);
+  });
+
+  it('a keep-alive connection that carried a request before Sonde started: joined mid-stream (counted), paired once aligned', async function () {
+    const src = `
+      const http = require('http');
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const get = (k) => new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port: Number(process.argv[1]), path: '/users/' + k, agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject));
+      get(1).then(() => {
+        console.log('READY 1');
+        process.stdin.once('data', async () => { for (const k of [2, 3, 4]) await get(k); console.log('DONE'); agent.destroy(); });
+      });
+    `;
+    const child = spawn(process.execPath, ['-e', src, String(nginx.port)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    children.push(child);
+    let out = '';
+    const said = (what: string): Promise<void> => new Promise((resolve, reject) => {
+      const check = (): void => { if (out.includes(what)) resolve(); };
+      child.stdout?.on('data', (d: Buffer) => { out += d.toString(); check(); });
+      child.once('exit', (code) => reject(new Error(`client exited ${String(code)}: ${out}`)));
+      check();
+    });
+    await said('READY');
+    const h = await receiver({ ports: [nginx.port] });
+    child.stdin?.write('go\n');
+    await said('DONE');
+    const paths = (kind: SpanKind): string[] => h.spans.filter((s) => s.span.kind === kind && (sattr(s.span, 'url.path') ?? '').startsWith('/users/')).map((s) => sattr(s.span, 'url.path') as string).sort();
+    await until(h, () => paths(SpanKind.SERVER).length >= 2 && paths(SpanKind.CLIENT).length >= 2 && h.telemetry.countOf('http_unmatched', { reason: 'midstream_request' }) >= 2);
+    const info = JSON.stringify(h.telemetry.summary());
+    for (const kind of [SpanKind.SERVER, SpanKind.CLIENT]) assert.deepEqual(paths(kind), ['/users/3', '/users/4'], `kind ${kind}: ${info}`);
+    assert.equal(h.telemetry.countOf('http_unmatched', { reason: 'midstream_request' }), 2, `one request per side dropped: ${info}`);
   });
 
   it('a connection closed mid-response: a counted partial, no span, and the next connection is fine', async function () {
