@@ -508,10 +508,16 @@ static __always_inline void emit(struct conn_info *c, struct conn_key *key, __u8
 					off += n;
 				}
 				seen += len;
-				if (seen == total && total > off && len >= HTTP_TAIL_LEN) {
-					void *end = (void *)((__u64)iov.iov_base + len - HTTP_TAIL_LEN);
-					if (!bpf_probe_read_user(e->tail, HTTP_TAIL_LEN, end))
-						e->tail_len = HTTP_TAIL_LEN;
+				/* the tail is the last iovec's last bytes, however few: nginx ends a
+				 * chunked body with a 7-byte iovec, CRLF "0" CRLF CRLF */
+				if (seen == total && total > off && len > 0) {
+					__u32 t = len < HTTP_TAIL_LEN ? (__u32)len : HTTP_TAIL_LEN;
+					void *end = (void *)((__u64)iov.iov_base + len - t);
+					t &= 2 * HTTP_TAIL_LEN - 1;
+					if (t > HTTP_TAIL_LEN)
+						t = HTTP_TAIL_LEN;
+					if (!bpf_probe_read_user(e->tail, t, end))
+						e->tail_len = t;
 				}
 			}
 			e->captured = off;

@@ -676,6 +676,39 @@ while True:
     assert.equal(h.telemetry.countOf('http_unmatched', { reason: 'midstream_request' }), 2, `one request per side dropped: ${info}`);
   });
 
+  it('nginx as a reverse proxy (SERVER and CLIENT spans in one process), re-framing a close-delimited upstream response as chunked', async function () {
+    // nginx asks the upstream in HTTP/1.0; the upstream answers without a length (two writes,
+    // then close); nginx sends it on chunked, its last iovec the 7 bytes CRLF "0" CRLF CRLF:
+    // the end of the body is found in the syscall's last bytes, not inferred from the next request.
+    const up = await nodeChild(`
+      const srv = require('http').createServer((req, res) => {
+        res.statusCode = 210 + (Number(req.url.split('/')[2]) % 80);
+        res.write('x'.repeat(300));
+        res.end('y'.repeat(300));
+      });
+      srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
+    `);
+    children.push(up.child);
+    const proxy = await startNginx({ locations: `location / { proxy_pass http://127.0.0.1:${up.port}; }` });
+    try {
+      const h = await receiver({ ports: [proxy.port, up.port] });
+      const urls = Array.from({ length: 6 }, (_, k) => [`http://127.0.0.1:${proxy.port}/r/${k}`, '-o', '/dev/null']).flat();
+      assert.equal(await run('curl', ['-s', '-w', '%{http_code} ', ...urls]), '210 211 212 213 214 215 ');
+      const spans = (exe: string, kind: SpanKind): Span[] => h.spans.filter((s) => s.exe === exe && s.span.kind === kind).map((s) => s.span);
+      const sides: [string, SpanKind][] = [['curl', SpanKind.CLIENT], ['nginx', SpanKind.SERVER], ['nginx', SpanKind.CLIENT], ['node', SpanKind.SERVER]];
+      await until(h, () => sides.every(([exe, kind]) => spans(exe, kind).length >= 6));
+      const info = JSON.stringify(h.telemetry.summary());
+      for (const [exe, kind] of sides) {
+        const got = spans(exe, kind).map((s) => `${sattr(s, 'url.path') ?? ''} ${iattr(s, 'http.response.status_code') ?? 0}`).sort();
+        assert.deepEqual(got, Array.from({ length: 6 }, (_, k) => `/r/${k} ${210 + k}`), `${exe} kind ${kind}: ${info}`);
+      }
+      assert.equal(h.telemetry.countOf('http_partial'), 0, info);
+      assert.equal(h.telemetry.countOf('http_framing', { reason: 'end_inferred' }), 0, info);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('a connection closed mid-response: a counted partial, no span, and the next connection is fine', async function () {
     const src = `
       const net = require('net');
