@@ -7,7 +7,7 @@ import { createEbpfHttpReceiver } from './receiver';
 export const ebpfHttpReceiverFactory = receiverFactory<EbpfHttpConfig>({
   kind: 'receiver',
   type: 'ebpf_http',
-  description: 'HTTP/1.x SERVER and CLIENT spans of every process on the node from socket syscall tracepoints, HTTPS through uprobes on OpenSSL (libssl and static builds such as node): method, path, route, status, peers, W3C traceparent; bodies stay in the kernel. Minimum kernel 5.8 with BTF (tested on 6.18); needs CAP_BPF + CAP_PERFMON (or root), tracefs, and uprobes for HTTPS. Data from tcp_sendmsg/tcp_recvmsg by fentry or kprobe where the kernel allows (attach: auto), else the syscall tracepoints. Overhead (bench/http-overhead: nginx + hey at 5 000 req/s, both sides traced, 2-core VM): ~17-22.5 us of CPU per request (Sonde process ~10-14, its BPF programs ~7-8) against ~36-43 us for nginx to serve it',
+  description: 'HTTP/1.x SERVER and CLIENT spans of every process on the node from socket syscall tracepoints, HTTPS through uprobes on OpenSSL (libssl and static builds such as node): method, path, route, status, peers, W3C traceparent; bodies stay in the kernel. Minimum kernel 5.8 with BTF (tested on 6.18); needs CAP_BPF + CAP_PERFMON (or root), tracefs, and uprobes for HTTPS. Data from tcp_sendmsg/tcp_recvmsg by fentry or kprobe where the kernel allows (attach: auto), else the syscall tracepoints. Overhead (bench/http-overhead: nginx + hey at 5 000 req/s, both sides traced, 2-core VM): ~17-22.5 us of CPU per request (Sonde process ~10-14, its BPF programs ~6.7-8) against ~36-43 us for nginx to serve it',
   signals: { traces: 'development' },
   config: configSchema,
   validate,
