@@ -1343,7 +1343,7 @@ static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u3
 		a.buf = buf;
 		a.buf_len = len > 0xffffffffULL ? 0xffffffff : (__u32)len;
 	} else {
-		a.syscall = HTTP_SC_SENDFILE; /* kernel pages: counted, never captured */
+		a.syscall = HTTP_SC_SENDFILE; /* kernel pages, MSG_TRUNC: counted, never captured */
 	}
 	if (bpf_map_update_elem(&inflight, &id, &a, BPF_ANY)) {
 		count(HTTP_CNT_ARGS_FULL);
