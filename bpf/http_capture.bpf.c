@@ -89,6 +89,8 @@ struct conn_info {
 	__u64 ssl; /* on a socket carrying TLS: the SSL pointer whose plaintext Sonde follows */
 	__u8 comm_sent; /* a data record of this connection carried the thread name already */
 	__u8 lost;      /* a record of it was lost: its next one carries HTTP_CONN_LOST */
+	__u32 tgid;     /* sock-keyed paths: the process that first moved data on it (a socket's
+			 * close may be seen in softirq, where the current task is any other) */
 };
 
 struct data_args {
@@ -208,13 +210,14 @@ struct {
 	__type(value, struct ssl_call);
 } ssl_calls SEC(".maps");
 
-/* thread -> fd of its last successful read of a TCP socket not followed as plaintext HTTP
- * (only in processes that call SSL functions); taken by the next SSL_read on the thread */
+/* thread -> its last successful read of a TCP socket not followed as plaintext HTTP (only in
+ * processes that call SSL functions): the fd, or the struct sock on the sock-keyed paths; taken by
+ * the next SSL_read on the thread */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __s32);
+	__type(value, __u64);
 } last_recv SEC(".maps");
 
 /* processes seen calling SSL_read/SSL_write, beyond tls_bits */
@@ -400,22 +403,53 @@ static __always_inline void read_tuple(struct sock *sk, struct conn_info *c)
 }
 
 /*
+ * TCP moves each of its counter pairs (bytes_received with rcv_nxt as data arrives, bytes_acked
+ * with snd_una as an ACK does) in two stores, in softirq, under no lock a BPF program can take:
+ * a pair is read again until two looks agree, else a look between the stores mixes old and new
+ * (on loopback the peer's ACK is often processed on the other CPU just as a send returns).
+ */
+#define PAIR_TRIES 4
+
+/* Bytes the application has read: what TCP received in order (RFC 4898's bytes_received) less
+ * what still waits to be read. ~0: no stable look. */
+static __always_inline __u64 app_received(struct tcp_sock *tp)
+{
+	for (int i = 0; i < PAIR_TRIES; i++) {
+		__u32 nxt = BPF_CORE_READ(tp, rcv_nxt);
+		__u64 received = BPF_CORE_READ(tp, bytes_received);
+		__u32 copied = BPF_CORE_READ(tp, copied_seq);
+		if (BPF_CORE_READ(tp, rcv_nxt) == nxt && BPF_CORE_READ(tp, bytes_received) == received)
+			return received - (__u32)(nxt - copied);
+	}
+	return ~0ULL;
+}
+
+/* Bytes the application has written: what the peer acknowledged plus what is still queued. */
+static __always_inline __u64 app_sent(struct tcp_sock *tp)
+{
+	for (int i = 0; i < PAIR_TRIES; i++) {
+		__u32 una = BPF_CORE_READ(tp, snd_una);
+		__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+		__u32 seq = BPF_CORE_READ(tp, write_seq);
+		if (BPF_CORE_READ(tp, snd_una) == una && BPF_CORE_READ(tp, bytes_acked) == acked)
+			return acked + (__u32)(seq - una);
+	}
+	return ~0ULL;
+}
+
+/*
  * Whether a TCP socket Sonde did not see open has carried no bytes yet, apart from the `own_recv`
  * and `own_sent` of the call at hand: its stream starts here, it is not joined mid-stream. That
  * is a socket one process accepts and another serves (Node's cluster hands connections to its
- * workers, forking servers accept before they fork). Bytes the application read: what TCP
- * received in order (RFC 4898's bytes_received) less what still waits to be read; written: what
- * the peer acknowledged plus what is still queued.
+ * workers, forking servers accept before they fork), and on the sock path every socket.
  */
 static __always_inline bool stream_untouched(struct sock *sk, __u64 own_recv, __u64 own_sent)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	__u64 received = BPF_CORE_READ(tp, bytes_received);
-	__u32 unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
-	__u64 acked = BPF_CORE_READ(tp, bytes_acked);
-	__u32 queued = BPF_CORE_READ(tp, write_seq) - BPF_CORE_READ(tp, snd_una);
+	__u64 sent = app_sent(tp);
 
-	return received - unread == own_recv && acked + queued == own_sent;
+	/* a connect()ed socket's SYN counts one byte acknowledged (an accepted one's SYN-ACK none) */
+	return app_received(tp) == own_recv && sent >= own_sent && sent - own_sent <= 1;
 }
 
 static __always_inline __u64 new_conn_id(void)
@@ -577,7 +611,7 @@ static __always_inline void track(__s32 fd, __u8 role)
 	if (old && old->ssl)
 		close_tls(tgid, old->ssl, fd, false);
 
-	struct conn_info c = { .role = role };
+	struct conn_info c = { .role = role, .tgid = tgid };
 	read_tuple(sk, &c);
 	c.id = new_conn_id();
 	if (!port_wanted(&c)) {
@@ -807,8 +841,9 @@ static __always_inline bool follow(struct conn_info *c, const struct data_args *
  * start or the exit). */
 static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret, struct conn_info *c)
 {
+	__u64 fd64 = (__u64)a.fd;
 	if (a.tls_only) {
-		bpf_map_update_elem(&last_recv, &id, &a.fd, BPF_ANY);
+		bpf_map_update_elem(&last_recv, &id, &fd64, BPF_ANY);
 		return 0;
 	}
 	struct conn_key key = { .tgid = id >> 32, .fd = a.fd };
@@ -819,7 +854,7 @@ static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret, st
 		return 0;
 	if (!follow(c, &a, ret)) {
 		if (a.direction == HTTP_DIR_RECV && tls_process(key.tgid))
-			bpf_map_update_elem(&last_recv, &id, &a.fd, BPF_ANY);
+			bpf_map_update_elem(&last_recv, &id, &fd64, BPF_ANY);
 		return 0;
 	}
 	/* plaintext HTTP read: no SSL_read can be decrypting what this thread read last */
@@ -1165,11 +1200,14 @@ static __always_inline int ssl_return(long rc)
 		n = ret;
 	}
 	__s32 fd = call.fd;
-	if (fd < 0 && call.direction == HTTP_DIR_RECV) {
+	if (fd < 0 && !call.sk && call.direction == HTTP_DIR_RECV) {
 		/* memory BIO: the ciphertext was read by this thread just before */
-		__s32 *lr = bpf_map_lookup_elem(&last_recv, &id);
+		__u64 *lr = bpf_map_lookup_elem(&last_recv, &id);
 		if (lr) {
-			fd = *lr;
+			if (kernel_path)
+				call.sk = *lr;
+			else
+				fd = (__s32)*lr;
 			bpf_map_delete_elem(&last_recv, &id);
 		}
 	}
@@ -1296,6 +1334,39 @@ static __always_inline bool msg_user_buf(struct msghdr *msg, __u64 *buf, __u64 *
 	return true;
 }
 
+/*
+ * The connection of a struct sock, made when first seen: only TCP over IPv4/IPv6 on a socket a
+ * process holds (the sock tracepoints fire for every protocol, and for the kernel's own sockets).
+ * `own_recv`/`own_sent`: the bytes the call at hand moved already (see stream_untouched). NULL
+ * when the socket is not one to follow (an ignored one is returned in a process that calls SSL
+ * functions: its reads matter to the SSL_read that may follow).
+ */
+static __always_inline struct conn_info *sk_conn_of(struct sock *sk, __u32 tgid, __u64 own_recv, __u64 own_sent)
+{
+	__u64 key = (__u64)sk;
+	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
+
+	if (c)
+		return c;
+	/* a socket Sonde did not see open (it started later, or no accept/connect is watched) */
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !BPF_CORE_READ(sk, sk_socket, file))
+		return NULL;
+	struct conn_info n = { .tgid = tgid };
+	if (!stream_untouched(sk, own_recv, own_sent))
+		n.flags = HTTP_CONN_MIDSTREAM;
+	read_tuple(sk, &n);
+	n.id = new_conn_id();
+	if (!port_wanted(&n))
+		n.state = CONN_IGNORED;
+	bpf_map_update_elem(&sk_conns, &key, &n, BPF_NOEXIST);
+	if (n.state == CONN_IGNORED && !tls_process(tgid))
+		return NULL;
+	return bpf_map_lookup_elem(&sk_conns, &key);
+}
+
 /* flags: a receive's (0 for a send) */
 static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u32 dir, __u64 flags)
 {
@@ -1306,26 +1377,9 @@ static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u3
 
 	if (!kernel_path || !sk || rf == RECV_SKIP || !wanted(tgid))
 		return 0;
-	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
-	if (!c) {
-		/* a socket Sonde did not see open (it started later): follow it from its data */
-		__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		if (family != AF_INET && family != AF_INET6)
-			return 0;
-		struct conn_info n = {};
-		if (!stream_untouched(sk, 0, 0))
-			n.flags = HTTP_CONN_MIDSTREAM;
-		read_tuple(sk, &n);
-		n.id = new_conn_id();
-		if (!port_wanted(&n))
-			n.state = CONN_IGNORED;
-		bpf_map_update_elem(&sk_conns, &key, &n, BPF_NOEXIST);
-		if (n.state == CONN_IGNORED && !tls_process(tgid))
-			return 0;
-		c = bpf_map_lookup_elem(&sk_conns, &key);
-		if (!c)
-			return 0;
-	}
+	struct conn_info *c = sk_conn_of(sk, tgid, 0, 0);
+	if (!c)
+		return 0;
 	if (c->state != CONN_HTTP && tls_process(tgid)) {
 		/* inside an SSL call, the socket the thread uses is the one under that SSL */
 		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
@@ -1379,7 +1433,7 @@ static __always_inline int on_sk_close(struct sock *sk)
 
 	if (!c)
 		return 0;
-	struct conn_key ck = { .tgid = sonde_tgid(), .fd = -1 };
+	struct conn_key ck = { .tgid = c->tgid ?: sonde_tgid(), .fd = -1 };
 	if (c->state == CONN_HTTP)
 		emit(c, &ck, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
 	if (c->ssl)
@@ -1458,6 +1512,207 @@ SEC("kprobe/tcp_close")
 int BPF_KPROBE(kprobe__tcp_close, struct sock *sk)
 {
 	return kernel_path ? on_sk_close(sk) : 0;
+}
+
+/* ---- sock path: the sock and tcp tracepoints, no syscall tracepoint at all ----------------------
+ *
+ * sock:sock_send_length and sock:sock_recv_length fire once per socket message, after it moved
+ * (sock_sendmsg/sock_recvmsg: read/write and friends, sendfile and splice, sendmmsg/recvmmsg,
+ * io_uring), with the struct sock, the bytes moved and the receive flags. The user buffer is the
+ * one of the data syscall the thread is in, read from the registers it entered with; a message
+ * moved from anywhere else (sendfile, splice, io_uring, the mmsg calls) is counted, not captured.
+ * tcp:tcp_sendmsg_locked fires before a TCP send queues its first byte: the send's start (a
+ * request starts when the process hands over its first byte, so a CLIENT span encloses its
+ * SERVER span). sock:inet_sock_set_state to TCP_CLOSE ends a connection. A connection's start is
+ * told from TCP's byte counters (stream_untouched), its role from its first HTTP message.
+ *
+ * Enabling a syscall tracepoint puts every syscall of every process on the kernel's slow path;
+ * these tracepoints cost only the socket calls they fire on.
+ */
+
+/* a TCP send in progress on this CPU: its thread, socket, start, and the sequence number its last
+ * byte will have (write_seq plus what is left to queue: the same at every chunk of one send) */
+struct sock_send {
+	__u64 id;
+	__u64 sk;
+	__u64 ts;
+	__u32 end_seq;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sock_send);
+} sock_sends SEC(".maps");
+
+#define TCP_CLOSE 7
+#define PF_IO_WORKER 0x00000010
+#define PF_KTHREAD 0x00200000
+
+/* Syscall numbers of the data syscalls whose buffers are known. */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(r) ((r)->orig_ax)
+enum { NR_READ = 0, NR_WRITE = 1, NR_READV = 19, NR_WRITEV = 20, NR_SENDFILE = 40, NR_SENDTO = 44,
+       NR_RECVFROM = 45, NR_SENDMSG = 46, NR_RECVMSG = 47 };
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(r) ((r)->syscallno)
+enum { NR_READ = 63, NR_WRITE = 64, NR_READV = 65, NR_WRITEV = 66, NR_SENDFILE = 71, NR_SENDTO = 206,
+       NR_RECVFROM = 207, NR_SENDMSG = 211, NR_RECVMSG = 212 };
+#endif
+
+/* Where the message's bytes are in user memory: the buffer, iovec array or msghdr of the data
+ * syscall this thread is in. false: none known (counted only, as sendfile's). */
+static __always_inline bool syscall_data(struct data_args *a)
+{
+#ifdef SYSCALL_NR
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* a kernel thread or an io_uring worker is in no syscall of its own */
+	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return false;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 nr = SYSCALL_NR(regs);
+	__u64 arg2 = SYSCALL_ARG2(regs);
+	int form;
+	__u32 sc;
+
+	switch (nr) {
+	case NR_READ: sc = HTTP_SC_READ; form = ARGS_BUF; break;
+	case NR_WRITE: sc = HTTP_SC_WRITE; form = ARGS_BUF; break;
+	case NR_READV: sc = HTTP_SC_READV; form = ARGS_IOV; break;
+	case NR_WRITEV: sc = HTTP_SC_WRITEV; form = ARGS_IOV; break;
+	case NR_RECVFROM: sc = HTTP_SC_RECVFROM; form = ARGS_BUF; break;
+	case NR_SENDTO: sc = HTTP_SC_SENDTO; form = ARGS_BUF; break;
+	case NR_RECVMSG: sc = HTTP_SC_RECVMSG; form = ARGS_MSGHDR; break;
+	case NR_SENDMSG: sc = HTTP_SC_SENDMSG; form = ARGS_MSGHDR; break;
+	default: return false;
+	}
+	a->syscall = sc;
+	if (form == ARGS_MSGHDR) {
+		struct user_msghdr msg;
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)arg2))
+			return false;
+		a->buf = (__u64)msg.msg_iov;
+		a->iovcnt = (__u32)msg.msg_iovlen ?: 1;
+	} else {
+		a->buf = arg2;
+		a->iovcnt = form == ARGS_IOV ? (__u32)SYSCALL_ARG3(regs) : 0;
+	}
+	return true;
+#else
+	return false;
+#endif
+}
+
+/* tcp:tcp_sendmsg_locked(sk, msg, skb, size_goal), at every chunk a send queues: the first
+ * chunk's time is the send's start */
+SEC("raw_tp/tcp_sendmsg_locked")
+int raw_tp__tcp_sendmsg_locked(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)ctx->args[0];
+	struct msghdr *msg = (struct msghdr *)ctx->args[1];
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+
+	if (!wanted(id >> 32))
+		return 0;
+	struct sock_send *st = bpf_map_lookup_elem(&sock_sends, &zero);
+	if (!st)
+		return 0;
+	__u32 end_seq = BPF_CORE_READ(tp, write_seq) + (__u32)BPF_CORE_READ(msg, msg_iter.count);
+	if (st->id == id && st->sk == (__u64)tp && st->end_seq == end_seq)
+		return 0; /* a later chunk of the same send */
+	st->id = id;
+	st->sk = (__u64)tp;
+	st->end_seq = end_seq;
+	st->ts = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* A socket message that moved `ret` bytes (flags: a receive's). */
+static __always_inline int on_sock_msg(struct sock *sk, int ret, int flags, __u32 dir)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u64 ts = 0;
+
+	if (dir == HTTP_DIR_SEND) {
+		/* this thread's send on this socket started on this CPU: its start (else: now) */
+		__u32 zero = 0;
+		struct sock_send *st = bpf_map_lookup_elem(&sock_sends, &zero);
+		if (st && st->id == id && st->sk == (__u64)sk) {
+			ts = st->ts;
+			st->id = 0;
+		}
+	}
+	if (ret <= 0 || !sk || !wanted(tgid))
+		return 0;
+	int rf = recv_flags(flags);
+	if (rf == RECV_SKIP)
+		return 0;
+	bool recv = dir == HTTP_DIR_RECV;
+	struct conn_info *c = sk_conn_of(sk, tgid, recv ? ret : 0, recv ? 0 : ret);
+	if (!c)
+		return 0;
+	__u64 key = (__u64)sk;
+	bool tls = c->state != CONN_HTTP && tls_process(tgid);
+	if (tls) {
+		/* inside an SSL call, the socket the thread uses is the one under that SSL */
+		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
+		if (call && !call->sk)
+			call->sk = key;
+	}
+	struct data_args a = {
+		.ts_ns = ts ?: bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = key,
+		.syscall = HTTP_SC_SENDFILE, /* counted, never captured, unless its buffer is known */
+	};
+	if (c->state == CONN_IGNORED || !syscall_data(&a)) {
+		a.syscall = HTTP_SC_SENDFILE;
+		a.buf = 0;
+		a.iovcnt = 0;
+	} else if (rf == RECV_NO_COPY) {
+		/* MSG_TRUNC: the buffer was not written. As on the syscall path, nothing to look at
+		 * (a connection first read this way is not taken for HTTP) */
+		a.buf = 0;
+		a.iovcnt = 0;
+	}
+	if (c->state == CONN_IGNORED || !follow(c, &a, ret)) {
+		/* ciphertext: its read is noted for the SSL_read that may follow on this thread */
+		if (recv && tls)
+			bpf_map_update_elem(&last_recv, &id, &key, BPF_ANY);
+		return 0;
+	}
+	/* plaintext HTTP read: no SSL_read can be decrypting what this thread read last */
+	if (recv && tls_process(tgid))
+		bpf_map_delete_elem(&last_recv, &id);
+	struct conn_key ck = { .tgid = tgid, .fd = -1 };
+	emit(c, &ck, HTTP_EV_DATA, &a, a.ts_ns, (__u64)ret);
+	return 0;
+}
+
+/* sock:sock_send_length(sk, ret, flags) */
+SEC("raw_tp/sock_send_length")
+int raw_tp__sock_send_length(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_sock_msg((struct sock *)ctx->args[0], (int)ctx->args[1], 0, HTTP_DIR_SEND);
+}
+
+/* sock:sock_recv_length(sk, ret, flags) */
+SEC("raw_tp/sock_recv_length")
+int raw_tp__sock_recv_length(struct bpf_raw_tracepoint_args *ctx)
+{
+	return on_sock_msg((struct sock *)ctx->args[0], (int)ctx->args[1], (int)ctx->args[2], HTTP_DIR_RECV);
+}
+
+/* sock:inet_sock_set_state(sk, oldstate, newstate): a TCP socket reaching TCP_CLOSE is done
+ * (after both sides closed, or a reset; before it is freed and its address reused) */
+SEC("raw_tp/inet_sock_set_state")
+int raw_tp__inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
+{
+	if ((int)ctx->args[2] != TCP_CLOSE)
+		return 0;
+	return on_sk_close((struct sock *)ctx->args[0]);
 }
 
 /* A new program: user space looks at its executable (and soon its libraries) for SSL symbols,

@@ -38,11 +38,13 @@ export const configSchema = s.object({
   resource_attributes: s.object({
     'process.command_line': s.object({ enabled: s.bool({ default: false }) }),
   }),
-  /** where the data comes from: the socket syscall tracepoints, or tcp_sendmsg/tcp_recvmsg by
-   * kprobe or fentry (one probe per TCP message, sendfile and io_uring included). auto takes the
-   * first of fentry, kprobe, tracepoint this kernel accepts and logs which; a forced one that the
-   * kernel refuses fails the start with the reason. */
-  attach: s.enum(['auto', 'fentry', 'kprobe', 'tracepoint'] as const, { default: 'auto' }),
+  /** where the data comes from: sock_tracepoint (the sock/tcp tracepoints of each socket message,
+   * no syscall tracepoint: recent kernels), tcp_sendmsg/tcp_recvmsg by fentry or kprobe (one probe
+   * per TCP message, sendfile and io_uring included), or tracepoint (the socket syscall
+   * tracepoints, any kernel). auto takes the first of sock_tracepoint, fentry, kprobe, tracepoint
+   * this kernel accepts and logs which; a forced one that the kernel refuses fails the start with
+   * the reason. */
+  attach: s.enum(['auto', 'sock_tracepoint', 'fentry', 'kprobe', 'tracepoint'] as const, { default: 'auto' }),
   /** what start does when this host cannot run the receiver (no CAP_BPF/CAP_PERFMON, no addon,
    * no tracepoints/ring buffers): fail (the service does not start) or warn (one log line saying
    * what is missing and how to run it; the rest of the pipelines run without this receiver) */

@@ -28,16 +28,23 @@ const TRACEFS_SYSCALLS = '/sys/kernel/tracing/events/syscalls';
 const isUprobe = (name: string): boolean => name.startsWith('uprobe__') || name.startsWith('uretprobe__');
 const EXEC_PROGRAM = 'tracepoint__sched__sched_process_exec';
 
-/** Data paths, best-first: probes on tcp_sendmsg/tcp_recvmsg see every TCP message once (and
- * nothing else), the syscall tracepoints see every read/write of every file. */
-export type DataPath = 'fentry' | 'kprobe' | 'tracepoint';
-const PATHS: readonly DataPath[] = ['fentry', 'kprobe', 'tracepoint'];
-const KERNEL_PROGRAMS: Record<'fentry' | 'kprobe', RegExp> = {
+/** Data paths, best-first. The sock and tcp tracepoints fire once per socket message and need
+ * no syscall tracepoint (enabling one puts every syscall of every process on the kernel's slow
+ * path); probes on tcp_sendmsg/tcp_recvmsg see every TCP message once, beside the accept/connect
+ * tracepoints; the syscall tracepoints see every read/write of every file. */
+export type DataPath = 'sock_tracepoint' | 'fentry' | 'kprobe' | 'tracepoint';
+const PATHS: readonly DataPath[] = ['sock_tracepoint', 'fentry', 'kprobe', 'tracepoint'];
+const KERNEL_PROGRAMS: Record<'sock_tracepoint' | 'fentry' | 'kprobe', RegExp> = {
+  sock_tracepoint: /^raw_tp__/,
   fentry: /^f(?:entry|exit)__tcp_/,
   kprobe: /^k(?:ret)?probe__tcp_/,
 };
+/** what the sock path attaches to (category/name under tracefs events) */
+export const SOCK_TRACEPOINTS = ['sock/sock_send_length', 'sock/sock_recv_length', 'tcp/tcp_sendmsg_locked', 'sock/inet_sock_set_state'] as const;
+const TRACEFS_EVENTS = '/sys/kernel/tracing/events';
 /** the syscall programs the kernel path replaces (accept/connect/exec stay) */
 const SYSCALL_DATA = /^tracepoint__syscalls__sys_(?:enter|exit)_(?:read|readv|recvfrom|recvmsg|write|writev|sendto|sendmsg|sendfile64|close)$/;
+const SYSCALL_ANY = /^tracepoint__syscalls__/;
 /** receive entries, not needed where the arguments are read at exit (args_at_exit) */
 const RECV_ENTRY = /^tracepoint__syscalls__sys_enter_(?:read|readv|recvfrom|recvmsg)$/;
 /** a map of the path not taken, kept small */
@@ -73,6 +80,13 @@ function pidBitmapWords(): number {
 export function tcpRecvmsgFlagsArg(release: string): 4 | 5 {
   const [major = 0, minor = 0] = release.split(/[.-]/).map(Number);
   return major > 5 || (major === 5 && minor >= 19) ? 4 : 5;
+}
+
+/** The sock path's tracepoints this kernel lacks (none known missing when tracefs is not mounted:
+ * the attach then says). */
+export function missingSockTracepoints(): string[] {
+  if (!fs.existsSync(TRACEFS_EVENTS)) return [];
+  return SOCK_TRACEPOINTS.filter((t) => !fs.existsSync(`${TRACEFS_EVENTS}/${t}`));
 }
 
 /** Without these the receiver sees nothing useful; the others only add coverage. */
@@ -207,7 +221,7 @@ export class EbpfHttpReceiver implements Component {
       attach: choice.chosen,
       syscall_args: choice.chosen === 'tracepoint' ? (this.argsAtExit ? 'exit' : 'entry') : undefined,
       not_taken: choice.failures.map((f) => `${f.name}: ${f.reason}`).join('; ') || undefined,
-      programs: obj.programs().filter((p) => p.autoload && !isUprobe(p.name)).length,
+      programs: this.attachedPrograms().length,
       skipped: skipped.join(',') || undefined,
       capture_bytes: this.config.capture_bytes,
       ports: this.config.ports.join(',') || 'all',
@@ -220,8 +234,12 @@ export class EbpfHttpReceiver implements Component {
   /** Opens, configures, loads and attaches the object for one data path (closed on failure). */
   private open(path: DataPath): { obj: BpfObject; skipped: string[] } {
     // the probe already knows the kernel refuses this kind: no load attempt (and no verifier pass)
-    const support = path === 'tracepoint' ? undefined : this.features?.attach[path];
+    const support = path === 'tracepoint' || path === 'sock_tracepoint' ? undefined : this.features?.attach[path];
     if (support && !support.supported) throw new Error(support.reason ?? `${path} unsupported`);
+    if (path === 'sock_tracepoint') {
+      const missing = missingSockTracepoints();
+      if (missing.length > 0) throw new Error(`this kernel has no tracepoint ${missing.join(', ')}`);
+    }
     if (path !== 'tracepoint') return this.openWith(path, false);
     try {
       return this.openWith(path, true);
@@ -272,6 +290,11 @@ export class EbpfHttpReceiver implements Component {
     return this.tls?.attached ?? [];
   }
 
+  /** The programs attached by name (the SSL uprobes aside): tests, diagnostics. */
+  attachedPrograms(): string[] {
+    return this.obj?.programs().filter((p) => p.autoload && !isUprobe(p.name)).map((p) => p.name) ?? [];
+  }
+
   /** Globals and map sizes before load; the programs of the other data paths, and those whose
    * syscall tracepoint is missing, stay out. */
   private configure(obj: BpfObject, tls: boolean, path: DataPath): string[] {
@@ -301,8 +324,10 @@ export class EbpfHttpReceiver implements Component {
       .setMapMaxEntries('sk_conns', kernelPath ? c.max_connections : UNUSED_MAP_ENTRIES);
     const skipped: string[] = [];
     for (const p of obj.programs()) {
-      const other = (Object.keys(KERNEL_PROGRAMS) as ('fentry' | 'kprobe')[]).some((k) => k !== path && KERNEL_PROGRAMS[k].test(p.name));
-      if (other || (kernelPath && SYSCALL_DATA.test(p.name)) || (!tls && isUprobe(p.name)) || (!tls && !this.allowExecutable && p.name === EXEC_PROGRAM)) obj.setAutoload(p.name, false);
+      const other = (Object.keys(KERNEL_PROGRAMS) as (keyof typeof KERNEL_PROGRAMS)[]).some((k) => k !== path && KERNEL_PROGRAMS[k].test(p.name));
+      // the sock path uses no syscall tracepoint at all, accept/connect included
+      const syscall = path === 'sock_tracepoint' ? SYSCALL_ANY.test(p.name) : kernelPath && SYSCALL_DATA.test(p.name);
+      if (other || syscall || (!tls && isUprobe(p.name)) || (!tls && !this.allowExecutable && p.name === EXEC_PROGRAM)) obj.setAutoload(p.name, false);
     }
     for (const p of obj.programs()) {
       const m = /^tracepoint__syscalls__(sys_(?:enter|exit)_(\w+))$/.exec(p.name);

@@ -240,7 +240,7 @@ describe('ebpf_http heads, routes, query, traceparent', function () {
     assert.equal(on.value.resource_attributes['process.command_line'].enabled, true);
     const bad = read({ attach: 'kprob', resource_attributes: { 'process.command_lines': { enabled: true } } });
     assert.deepEqual(bad.issues.map((i) => [i.path.join('.'), i.message]).sort(), [
-      ['attach', 'expected one of auto, fentry, kprobe, tracepoint, got "kprob" (did you mean "kprobe"?)'],
+      ['attach', 'expected one of auto, sock_tracepoint, fentry, kprobe, tracepoint, got "kprob" (did you mean "kprobe"?)'],
       ['resource_attributes.process.command_lines', 'unknown key "process.command_lines" (did you mean "process.command_line"?)'],
     ]);
   });

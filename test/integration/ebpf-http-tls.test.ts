@@ -103,7 +103,9 @@ const SERVER = (key: string, cert: string): string => `
   srv.listen(0, '127.0.0.1', () => console.log('READY ' + srv.address().port));
 `;
 
-describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', function () {
+// on the data path auto picks here (the sock tracepoints) and on the syscall tracepoints: the
+// socket under an SSL is found by its struct sock on one, by its fd on the other
+for (const attach of ['auto', 'tracepoint'] as const) describe(`ebpf_http over TLS (Node https server, curl -k, Node https client; attach: ${attach})`, function () {
   this.timeout(120_000);
   let dir: string;
   let key: string;
@@ -131,7 +133,7 @@ describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', f
   });
 
   async function receiver(raw: Record<string, unknown>): Promise<Harness> {
-    const h = await startReceiver(raw);
+    const h = await startReceiver(attach === 'auto' ? raw : { ...raw, attach });
     running.push(h);
     return h;
   }
@@ -173,7 +175,7 @@ describe('ebpf_http over TLS (Node https server, curl -k, Node https client)', f
       assert.ok(duration(span) > 0n);
     }
     const cl = client();
-    assert.deepEqual(summary(cl), [...expected].sort());
+    assert.deepEqual(summary(cl), [...expected].sort(), JSON.stringify(h.telemetry.summary()));
     for (const { exe, span } of cl) {
       assert.equal(exe, 'curl');
       assert.equal(sattr(span, 'url.scheme'), 'https');

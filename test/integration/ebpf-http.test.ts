@@ -11,7 +11,7 @@ import { readConfig } from '../../pipeline/config/schema';
 import type { Logger, LogFields } from '../../pipeline/logger';
 import { idToHex, SpanKind, StatusCode, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
 import { ebpfHttpReceiverFactory } from '../../receivers/ebpf_http';
-import { EbpfHttpReceiver, tcpRecvmsgFlagsArg } from '../../receivers/ebpf_http/receiver';
+import { EbpfHttpReceiver, missingSockTracepoints, tcpRecvmsgFlagsArg } from '../../receivers/ebpf_http/receiver';
 import { RecordingTelemetry, testHost, testSettings } from '../helpers/component-harness';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 import { startNginx, type Nginx } from '../helpers/nginx';
@@ -109,6 +109,21 @@ async function nodeChild(src: string, args: string[] = []): Promise<{ child: Chi
   return { child, port, out };
 }
 
+/** A python3 server printing `READY <port>` once it listens (stopped by the test's afterEach). */
+async function pythonServer(src: string, children: ChildProcess[]): Promise<number> {
+  const py = spawn('python3', ['-c', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(py);
+  return new Promise<number>((resolve, reject) => {
+    let buf = '';
+    py.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      const m = /READY (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    py.once('exit', (c) => reject(new Error(`python3 exited ${String(c)}: ${buf}`)));
+  });
+}
+
 function kill(c: ChildProcess | undefined): void {
   if (c && c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
@@ -117,7 +132,9 @@ const duration = (s: Span): number => Number(BigInt(s.endTimeUnixNano?.toString(
 
 // ---- tests -----------------------------------------------------------------------------------
 
-describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
+// Every test runs on the data path auto picks here (the sock tracepoints on this kernel) and on the
+// syscall tracepoints, the path of kernels without them.
+for (const path of ['auto', 'tracepoint'] as const) describe(`ebpf_http receiver (real nginx, curl, Node peers; attach: ${path})`, function () {
   this.timeout(120_000);
   let nginx: Nginx;
   const running: Harness[] = [];
@@ -137,8 +154,10 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     for (const c of children.splice(0)) kill(c);
   });
 
+  const python = (src: string): Promise<number> => pythonServer(src, children);
+
   async function receiver(raw: Record<string, unknown>): Promise<Harness> {
-    const h = await startReceiver(raw);
+    const h = await startReceiver(path === 'auto' || 'attach' in raw ? raw : { ...raw, attach: path });
     running.push(h);
     return h;
   }
@@ -243,15 +262,16 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
     assert.notEqual(idToHex(cl.span.traceId), traceId);
   });
 
-  describe('data path (attach: auto | fentry | kprobe | tracepoint)', function () {
+  if (path === 'auto') describe('data path (attach: auto | sock_tracepoint | fentry | kprobe | tracepoint)', function () {
     let report: FeatureReport;
     before(async function () {
       report = await probeFeatures();
     });
 
-    it('auto takes the first of fentry, kprobe, tracepoint this kernel accepts, and logs which and why not the others', async function () {
+    it('auto takes the first of sock_tracepoint, fentry, kprobe, tracepoint this kernel accepts, and logs which and why not the others', async function () {
       const h = await receiver({ ports: [nginx.port] });
-      const expected = report.attach.fentry.supported ? 'fentry' : report.attach.kprobe.supported ? 'kprobe' : 'tracepoint';
+      const missing = missingSockTracepoints();
+      const expected = missing.length === 0 ? 'sock_tracepoint' : report.attach.fentry.supported ? 'fentry' : report.attach.kprobe.supported ? 'kprobe' : 'tracepoint';
       assert.equal(h.receiver.dataPath, expected);
       const line = h.logger.lines.find((l) => l.includes('ebpf_http attached'));
       assert.ok(line);
@@ -264,8 +284,16 @@ describe('ebpf_http receiver (real nginx, curl, Node peers)', function () {
         assert.equal(logged.syscall_args, modern ? 'exit' : 'entry');
         assert.equal(h.receiver.argsAtExit, modern);
       }
+      if (expected === 'sock_tracepoint') {
+        // no syscall tracepoint at all: every syscall of every process stays on the fast path
+        const programs = h.receiver.attachedPrograms();
+        assert.deepEqual(programs.filter((p) => p.startsWith('tracepoint__syscalls__')), [], programs.join(','));
+        assert.ok(programs.includes('raw_tp__sock_recv_length') && programs.includes('raw_tp__tcp_sendmsg_locked'), programs.join(','));
+      } else {
+        assert.ok(logged.not_taken?.includes(`sock_tracepoint: this kernel has no tracepoint ${missing.join(', ')}`), logged.not_taken);
+      }
       for (const k of ['fentry', 'kprobe'] as const) {
-        if (k === expected) break;
+        if (k === expected || expected === 'sock_tracepoint') break;
         assert.ok(logged.not_taken?.includes(`${k}: ${report.attach[k].reason ?? ''}`), `${k} refused with the probe's reason: ${logged.not_taken ?? ''}`);
       }
       // whichever path it is, it traces
@@ -587,17 +615,7 @@ while True:
     threading.Thread(target=serve, args=(c, n), daemon=True).start()
     n += 1
 `;
-    const py = spawn('python3', ['-c', src], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(py);
-    const port = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      py.stdout?.setEncoding('utf8').on('data', (d: string) => {
-        buf += d;
-        const m = /READY (\d+)/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      py.once('exit', (c) => reject(new Error(`python3 exited ${String(c)}: ${buf}`)));
-    });
+    const port = await python(src);
     const h = await receiver({ ports: [port] });
     const perConn = 20;
     const urls = (conn: number): string[] => Array.from({ length: perConn }, (_, i) => [`http://127.0.0.1:${port}/p/${conn * perConn + i}`, '-o', '/dev/null']).flat();
@@ -706,6 +724,68 @@ while True:
       assert.equal(h.telemetry.countOf('http_framing', { reason: 'end_inferred' }), 0, info);
     } finally {
       await proxy.stop();
+    }
+  });
+
+  it('a server that splices its response bodies from a file through a pipe: every SERVER span where the data path sees those bytes, else each one counted', async function () {
+    // splice(2) moves the body without a read/write syscall: the sock tracepoints see it as a
+    // socket message (counted, nothing to capture), the syscall tracepoints never see it
+    const src = `
+import os, socket, tempfile, threading
+body = tempfile.NamedTemporaryFile(delete=False)
+body.write(b'z' * 3000)
+body.close()
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(('127.0.0.1', 0))
+srv.listen(16)
+print('READY', srv.getsockname()[1], flush=True)
+def serve(c):
+    buf = b''
+    r, w = os.pipe()
+    while True:
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+        while b'\\r\\n\\r\\n' in buf:
+            head, buf = buf.split(b'\\r\\n\\r\\n', 1)
+            k = int(head.split(b' ')[1].split(b'/')[2])
+            c.sendall(b'HTTP/1.1 %d X\\r\\nContent-Length: 3000\\r\\n\\r\\n' % (210 + k % 80))
+            fd = os.open(body.name, os.O_RDONLY)
+            left = 3000
+            while left:
+                n = os.splice(fd, w, left)
+                m = 0
+                while m < n:
+                    m += os.splice(r, c.fileno(), n - m)
+                left -= n
+            os.close(fd)
+    c.close()
+while True:
+    c, _ = srv.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+`;
+    const port = await python(src);
+    const h = await receiver({ ports: [port] });
+    const n = 10;
+    await run('curl', ['-s', '--max-time', '20', ...Array.from({ length: n }, (_, i) => [`http://127.0.0.1:${port}/s/${i}`, '-o', '/dev/null']).flat()]);
+    const mine = (kind: SpanKind): Span[] => h.spans.filter((s) => s.span.kind === kind && (sattr(s.span, 'url.path') ?? '').startsWith('/s/')).map((s) => s.span);
+    const sock = h.receiver.dataPath === 'sock_tracepoint';
+    const info = (): string => JSON.stringify(h.telemetry.summary());
+    await until(h, () => mine(SpanKind.CLIENT).length >= n && (sock ? mine(SpanKind.SERVER).length >= n : h.telemetry.countOf('http_partial') >= n));
+    for (const s of [...mine(SpanKind.SERVER), ...mine(SpanKind.CLIENT)]) {
+      const k = Number((sattr(s, 'url.path') as string).split('/')[2]);
+      assert.equal(iattr(s, 'http.response.status_code'), 210 + k, `/s/${k} paired with another request's response: ${info()}`);
+    }
+    assert.equal(mine(SpanKind.CLIENT).length, n, info());
+    if (sock) {
+      assert.equal(mine(SpanKind.SERVER).length, n, info());
+      assert.equal(h.telemetry.countOf('http_partial') + h.telemetry.countOf('http_unmatched'), 0, info());
+    } else {
+      // the server's responses never end where its syscalls show: no span, each request counted
+      assert.equal(mine(SpanKind.SERVER).length, 0, info());
+      assert.equal(h.telemetry.countOf('http_partial'), n, info());
     }
   });
 
