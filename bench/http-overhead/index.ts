@@ -39,10 +39,15 @@ type PhaseName = 'none' | 'floor' | 'sonde';
 // BENCH_PHASES=sonde (say) runs only some phases: for profiling, not for the figure
 const PHASES = (env.BENCH_PHASES ?? 'none,floor,sonde').split(',') as PhaseName[];
 const SONDE_NODE_ARGS = (env.BENCH_SONDE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// ebpf_http's data path: auto (the default, what a user gets), or one forced to compare them
+const ATTACH = env.BENCH_ATTACH ?? 'auto';
+/** the data path Sonde took (from its "ebpf_http attached" log line) */
+let dataPath = '';
 
-// The syscall tracepoints ebpf_http attaches here (Linux 5.15+: receives only at exit, their
-// arguments read from the syscall's registers; sends at entry and exit; accept/connect; close;
-// exec): the floor counts every one of them, in one per-CPU counter.
+// The syscall tracepoints ebpf_http's syscall path attaches (Linux 5.15+: receives only at exit,
+// their arguments read from the syscall's registers; sends at entry and exit; accept/connect;
+// close; exec): the floor counts every one of them, in one per-CPU counter. It stays the floor of
+// any syscall-tracepoint tracer where Sonde takes its sock_tracepoint path, which attaches none.
 const TRACEPOINTS = [
   ...['write', 'writev', 'sendto', 'sendmsg', 'sendfile64', 'connect'].map((s) => `tracepoint:syscalls:sys_enter_${s}`),
   ...['read', 'readv', 'recvfrom', 'recvmsg', 'write', 'writev', 'sendto', 'sendmsg', 'sendfile64', 'connect', 'accept4', 'accept']
@@ -261,6 +266,7 @@ receivers:
   ebpf_http:
     ports: [${nginx.port}]
     executables: [nginx, hey]
+    attach: ${ATTACH}
 processors:
   batch:
 exporters:
@@ -274,6 +280,7 @@ service:
     await sonde.stop();
     throw new Error(`ebpf_http did not attach:\n${sonde.stderr()}`);
   }
+  dataPath = /ebpf_http attached.*?"attach":"(\w+)"/.exec(sonde.stderr())?.[1] ?? '?';
   const spans = new SpanFile(file);
   const settle = async (requests: number): Promise<void> => {
     // every span in the file, or no new span for 3 s (some were lost: the counts say so)
@@ -417,7 +424,7 @@ async function main(): Promise<void> {
     ratio: Number((value / baseline).toFixed(3)),
     goal: '<= 10 us and ratio <= 1.0 (toward 0.3); every request traced; p99 within 10% of no tracing',
     details: {
-      rate_per_s: RATE, hey_workers: WORKERS, seconds_per_phase: SECONDS, sonde_warmup_seconds: WARMUP_SECONDS, rounds: ROUNDS, file_format: FILE_FORMAT,
+      data_path: dataPath, rate_per_s: RATE, hey_workers: WORKERS, seconds_per_phase: SECONDS, sonde_warmup_seconds: WARMUP_SECONDS, rounds: ROUNDS, file_format: FILE_FORMAT,
       requests: sum('sonde', (x) => x.requests),
       server_spans: sum('sonde', (x) => x.server_spans),
       client_spans: sum('sonde', (x) => x.client_spans),
