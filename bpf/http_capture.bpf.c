@@ -44,6 +44,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define MSG_PEEK 2
 #define MSG_TRUNC 0x20
 #define MAX_IOV 8
+#define TCP_CLOSE 7
 /* data syscalls on a TCP socket found mid-stream that may pass without an HTTP start before
  * Sonde stops looking at that socket */
 #define MIDSTREAM_TRIES 8
@@ -91,6 +92,8 @@ struct conn_info {
 	__u8 lost;      /* a record of it was lost: its next one carries HTTP_CONN_LOST */
 	__u32 tgid;     /* sock-keyed paths: the process that first moved data on it (a socket's
 			 * close may be seen in softirq, where the current task is any other) */
+	__u32 portpair; /* the socket's ports as the kernel keeps them (skc_portpair): sock-keyed
+			 * paths tell a reused struct sock address by them */
 };
 
 struct data_args {
@@ -116,6 +119,7 @@ struct tls_conn {
 	struct conn_info c;
 	__s32 fd; /* the socket under it, -1 while unknown */
 	__u32 pad;
+	__u64 sk; /* sock-keyed paths: the struct sock under it, 0 while unknown */
 };
 
 /* an SSL_read/SSL_write call in progress on a thread */
@@ -391,6 +395,7 @@ static __always_inline void v4_mapped(__u8 *out, __u32 addr)
 
 static __always_inline void read_tuple(struct sock *sk, struct conn_info *c)
 {
+	c->portpair = BPF_CORE_READ(sk, __sk_common.skc_portpair);
 	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET) {
@@ -580,14 +585,17 @@ static __always_inline void emit(struct conn_info *c, struct conn_key *key, __u8
 	}
 }
 
-/* Ends the TLS connection of `ssl`: its socket `fd` closed (any_fd: the SSL was freed). */
-static __always_inline void close_tls(__u32 tgid, __u64 ssl, __s32 fd, bool any_fd)
+/* Ends the TLS connection of `ssl`: its socket `fd` closed (any_fd: the SSL was freed), or on
+ * the sock-keyed paths its struct sock `sk` (0: not a socket's end). */
+static __always_inline void close_tls(__u32 tgid, __u64 ssl, __s32 fd, bool any_fd, __u64 sk)
 {
 	struct tls_key tk = { .tgid = tgid, .ssl = ssl };
 	struct tls_conn *t = bpf_map_lookup_elem(&tls_conns, &tk);
 
-	/* another socket: the SSL pointer was freed and reused for a newer connection */
-	if (!t || (!any_fd && t->fd != fd))
+	/* another socket: the SSL pointer was freed and reused for a newer connection (a socket
+	 * reaches TCP_CLOSE after its peer's last ACK, when the server may have freed its SSL and
+	 * given the same pointer to the next connection already) */
+	if (!t || (!any_fd && t->fd != fd) || (sk && t->sk != sk))
 		return;
 	if (t->c.state == CONN_HTTP) {
 		struct conn_key key = { .tgid = tgid, .fd = t->fd };
@@ -609,7 +617,7 @@ static __always_inline void track(__s32 fd, __u8 role)
 	if (old && old->state == CONN_HTTP)
 		emit(old, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
 	if (old && old->ssl)
-		close_tls(tgid, old->ssl, fd, false);
+		close_tls(tgid, old->ssl, fd, false, 0);
 
 	struct conn_info c = { .role = role, .tgid = tgid };
 	read_tuple(sk, &c);
@@ -686,6 +694,27 @@ static __always_inline bool tls_process(__u32 tgid)
 	return tls_enabled && tgid_flag(&tls_bits, &tls_tgids, tgid);
 }
 
+/* A socket first seen by its data (it opened before Sonde started, or unwatched): its connection,
+ * made and put in `map` (conns or sk_conns) at `key`. NULL when it is not one to follow (an
+ * ignored one is returned in a process that calls SSL functions: its reads matter to the SSL_read
+ * that may follow). */
+static __always_inline struct conn_info *first_seen(void *map, void *key, struct sock *sk, __u32 tgid,
+						    __u64 own_recv, __u64 own_sent)
+{
+	struct conn_info n = { .tgid = tgid };
+
+	if (!stream_untouched(sk, own_recv, own_sent))
+		n.flags = HTTP_CONN_MIDSTREAM;
+	read_tuple(sk, &n);
+	n.id = new_conn_id();
+	if (!port_wanted(&n))
+		n.state = CONN_IGNORED;
+	bpf_map_update_elem(map, key, &n, BPF_NOEXIST);
+	if (n.state == CONN_IGNORED && !tls_process(tgid))
+		return NULL;
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* A data syscall's arguments, when the fd is (or may be) an HTTP socket: false otherwise. `ts`:
  * its time when the caller has it (a send's entry), 0 for now; `moved`: the bytes it moved when
  * called at its exit, 0 at its entry. */
@@ -705,17 +734,7 @@ static __always_inline bool data_args_of(__u64 id, __s32 fd, __u64 buf, __u32 io
 		if (!sk)
 			return 0;
 		bool recv = dir == HTTP_DIR_RECV;
-		struct conn_info n = {};
-		if (!stream_untouched(sk, recv ? moved : 0, recv ? 0 : moved))
-			n.flags = HTTP_CONN_MIDSTREAM;
-		read_tuple(sk, &n);
-		n.id = new_conn_id();
-		if (!port_wanted(&n))
-			n.state = CONN_IGNORED;
-		bpf_map_update_elem(&conns, &key, &n, BPF_NOEXIST);
-		if (n.state == CONN_IGNORED && !tls_process(tgid))
-			return false;
-		c = bpf_map_lookup_elem(&conns, &key);
+		c = first_seen(&conns, &key, sk, tgid, recv ? moved : 0, recv ? 0 : moved);
 		if (!c)
 			return false;
 	}
@@ -1082,7 +1101,7 @@ int tracepoint__syscalls__sys_enter_close(struct trace_event_raw_sys_enter *ctx)
 	if (c->state == CONN_HTTP)
 		emit(c, &key, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
 	if (c->ssl)
-		close_tls(tgid, c->ssl, key.fd, false);
+		close_tls(tgid, c->ssl, key.fd, false, 0);
 	bpf_map_delete_elem(&conns, &key);
 	return 0;
 }
@@ -1178,6 +1197,7 @@ static __always_inline void bind_sock(struct tls_conn *t, __u32 tgid, __u64 skk,
 	}
 	/* bound: this path knows the sock, not the fd (records carry fd -1 anyway) */
 	t->fd = 0;
+	t->sk = skk;
 	socket_known(t, tgid, -1);
 }
 
@@ -1215,7 +1235,7 @@ static __always_inline int ssl_return(long rc)
 	struct tls_conn *t = bpf_map_lookup_elem(&tls_conns, &tk);
 	if (t && fd >= 0 && t->fd >= 0 && t->fd != fd) {
 		/* the SSL pointer runs over another socket now (freed and reused unseen) */
-		close_tls(tgid, call.ssl, fd, true);
+		close_tls(tgid, call.ssl, fd, true, 0);
 		t = NULL;
 	}
 	if (!t) {
@@ -1294,7 +1314,7 @@ int BPF_KPROBE(uprobe__SSL_free, void *ssl)
 
 	if (!tls_enabled || !ssl || !wanted(tgid))
 		return 0;
-	close_tls(tgid, (__u64)ssl, -1, true);
+	close_tls(tgid, (__u64)ssl, -1, true, 0);
 	return 0;
 }
 
@@ -1334,37 +1354,45 @@ static __always_inline bool msg_user_buf(struct msghdr *msg, __u64 *buf, __u64 *
 	return true;
 }
 
+/* A sock-keyed connection ends: its socket reached TCP_CLOSE (or its address was reused). */
+static __always_inline void end_sk_conn(__u64 key, struct conn_info *c)
+{
+	struct conn_key ck = { .tgid = c->tgid ?: sonde_tgid(), .fd = -1 };
+
+	if (c->state == CONN_HTTP)
+		emit(c, &ck, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
+	if (c->ssl)
+		close_tls(ck.tgid, c->ssl, -1, true, key);
+	bpf_map_delete_elem(&sk_conns, &key);
+}
+
 /*
  * The connection of a struct sock, made when first seen: only TCP over IPv4/IPv6 on a socket a
  * process holds (the sock tracepoints fire for every protocol, and for the kernel's own sockets).
- * `own_recv`/`own_sent`: the bytes the call at hand moved already (see stream_untouched). NULL
- * when the socket is not one to follow (an ignored one is returned in a process that calls SSL
- * functions: its reads matter to the SSL_read that may follow).
+ * `own_recv`/`own_sent`: the bytes the call at hand moved already (see stream_untouched).
  */
 static __always_inline struct conn_info *sk_conn_of(struct sock *sk, __u32 tgid, __u64 own_recv, __u64 own_sent)
 {
 	__u64 key = (__u64)sk;
 	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
 
-	if (c)
-		return c;
+	if (c) {
+		if (c->portpair == BPF_CORE_READ(sk, __sk_common.skc_portpair))
+			return c;
+		/* a freed sock's address, reused: its entry outlived it (a message that completed just
+		 * after its TCP_CLOSE made it again, or its end was never seen) */
+		end_sk_conn(key, c);
+	}
 	/* a socket Sonde did not see open (it started later, or no accept/connect is watched) */
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return NULL;
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !BPF_CORE_READ(sk, sk_socket, file))
 		return NULL;
-	struct conn_info n = { .tgid = tgid };
-	if (!stream_untouched(sk, own_recv, own_sent))
-		n.flags = HTTP_CONN_MIDSTREAM;
-	read_tuple(sk, &n);
-	n.id = new_conn_id();
-	if (!port_wanted(&n))
-		n.state = CONN_IGNORED;
-	bpf_map_update_elem(&sk_conns, &key, &n, BPF_NOEXIST);
-	if (n.state == CONN_IGNORED && !tls_process(tgid))
+	/* past its end (a reset while a send was completing): not made again only to outlive it */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
 		return NULL;
-	return bpf_map_lookup_elem(&sk_conns, &key);
+	return first_seen(&sk_conns, &key, sk, tgid, own_recv, own_sent);
 }
 
 /* flags: a receive's (0 for a send) */
@@ -1431,14 +1459,8 @@ static __always_inline int on_sk_close(struct sock *sk)
 	__u64 key = (__u64)sk;
 	struct conn_info *c = bpf_map_lookup_elem(&sk_conns, &key);
 
-	if (!c)
-		return 0;
-	struct conn_key ck = { .tgid = c->tgid ?: sonde_tgid(), .fd = -1 };
-	if (c->state == CONN_HTTP)
-		emit(c, &ck, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
-	if (c->ssl)
-		close_tls(ck.tgid, c->ssl, -1, true);
-	bpf_map_delete_elem(&sk_conns, &key);
+	if (c)
+		end_sk_conn(key, c);
 	return 0;
 }
 
@@ -1547,7 +1569,6 @@ struct {
 	__type(value, struct sock_send);
 } sock_sends SEC(".maps");
 
-#define TCP_CLOSE 7
 #define PF_IO_WORKER 0x00000010
 #define PF_KTHREAD 0x00200000
 

@@ -164,7 +164,7 @@ for (const attach of ['auto', 'tracepoint'] as const) describe(`ebpf_http over T
     const summary = (l: CapturedSpan[]): string[] => l.map((s) => `${sattr(s.span, 'http.request.method') ?? ''} ${sattr(s.span, 'url.path') ?? ''} ${iattr(s.span, 'http.response.status_code') ?? 0}`).sort();
 
     const sv = server();
-    assert.deepEqual(summary(sv), [...expected].sort(), JSON.stringify(h.telemetry.summary()));
+    assert.deepEqual(summary(sv), [...expected].sort(), `SERVER spans: ${JSON.stringify(h.telemetry.summary())}`);
     for (const { pid, exe, span } of sv) {
       assert.equal(pid, srv.child.pid, 'server spans come from the node server');
       assert.equal(exe, 'node');
@@ -175,7 +175,7 @@ for (const attach of ['auto', 'tracepoint'] as const) describe(`ebpf_http over T
       assert.ok(duration(span) > 0n);
     }
     const cl = client();
-    assert.deepEqual(summary(cl), [...expected].sort(), JSON.stringify(h.telemetry.summary()));
+    assert.deepEqual(summary(cl), [...expected].sort(), `CLIENT spans: ${JSON.stringify(h.telemetry.summary())}`);
     for (const { exe, span } of cl) {
       assert.equal(exe, 'curl');
       assert.equal(sattr(span, 'url.scheme'), 'https');
