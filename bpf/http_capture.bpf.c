@@ -415,31 +415,47 @@ static __always_inline void read_tuple(struct sock *sk, struct conn_info *c)
  */
 #define PAIR_TRIES 4
 
+/* A sequence number and the byte counter TCP moves with it (CO-RE field addresses), read until
+ * two looks agree. false: no stable look. */
+static __always_inline bool stable_pair(const void *seq_p, const void *count_p, __u32 *seq, __u64 *count)
+{
+	for (int i = 0; i < PAIR_TRIES; i++) {
+		__u32 s1 = 0, s2 = 0;
+		__u64 c1 = 0, c2 = 0;
+		bpf_probe_read_kernel(&s1, sizeof(s1), seq_p);
+		bpf_probe_read_kernel(&c1, sizeof(c1), count_p);
+		bpf_probe_read_kernel(&s2, sizeof(s2), seq_p);
+		bpf_probe_read_kernel(&c2, sizeof(c2), count_p);
+		if (s1 == s2 && c1 == c2) {
+			*seq = s1;
+			*count = c1;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Bytes the application has read: what TCP received in order (RFC 4898's bytes_received) less
  * what still waits to be read. ~0: no stable look. */
 static __always_inline __u64 app_received(struct tcp_sock *tp)
 {
-	for (int i = 0; i < PAIR_TRIES; i++) {
-		__u32 nxt = BPF_CORE_READ(tp, rcv_nxt);
-		__u64 received = BPF_CORE_READ(tp, bytes_received);
-		__u32 copied = BPF_CORE_READ(tp, copied_seq);
-		if (BPF_CORE_READ(tp, rcv_nxt) == nxt && BPF_CORE_READ(tp, bytes_received) == received)
-			return received - (__u32)(nxt - copied);
-	}
-	return ~0ULL;
+	__u32 nxt;
+	__u64 received;
+
+	if (!stable_pair(__builtin_preserve_access_index(&tp->rcv_nxt), __builtin_preserve_access_index(&tp->bytes_received), &nxt, &received))
+		return ~0ULL;
+	return received - (__u32)(nxt - BPF_CORE_READ(tp, copied_seq));
 }
 
 /* Bytes the application has written: what the peer acknowledged plus what is still queued. */
 static __always_inline __u64 app_sent(struct tcp_sock *tp)
 {
-	for (int i = 0; i < PAIR_TRIES; i++) {
-		__u32 una = BPF_CORE_READ(tp, snd_una);
-		__u64 acked = BPF_CORE_READ(tp, bytes_acked);
-		__u32 seq = BPF_CORE_READ(tp, write_seq);
-		if (BPF_CORE_READ(tp, snd_una) == una && BPF_CORE_READ(tp, bytes_acked) == acked)
-			return acked + (__u32)(seq - una);
-	}
-	return ~0ULL;
+	__u32 una;
+	__u64 acked;
+
+	if (!stable_pair(__builtin_preserve_access_index(&tp->snd_una), __builtin_preserve_access_index(&tp->bytes_acked), &una, &acked))
+		return ~0ULL;
+	return acked + (__u32)(BPF_CORE_READ(tp, write_seq) - una);
 }
 
 /*
@@ -996,6 +1012,24 @@ static __always_inline int recv_flags(__u64 flags)
 	return flags & MSG_TRUNC ? RECV_NO_COPY : 0;
 }
 
+/* Where the data of a syscall entered with `regs` is, by its form: the buffer or iovec array,
+ * and the iovec count (0: a plain buffer); left as they are for ARGS_NONE. false: its msghdr is
+ * unreadable. */
+static __always_inline bool syscall_buffers(struct pt_regs *regs, int form, __u64 *buf, __u32 *iovcnt)
+{
+	if (form == ARGS_MSGHDR) {
+		struct user_msghdr msg;
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG2(regs)))
+			return false;
+		*buf = (__u64)msg.msg_iov;
+		*iovcnt = (__u32)msg.msg_iovlen ?: 1;
+	} else if (form != ARGS_NONE) {
+		*buf = (__u64)SYSCALL_ARG2(regs);
+		*iovcnt = form == ARGS_IOV ? (__u32)SYSCALL_ARG3(regs) : 0;
+	}
+	return true;
+}
+
 /* Exit with the arguments from the registers: buf/iovcnt, or a msghdr for recvmsg/sendmsg;
  * flags_arg: which argument holds a receive's flags (0: none). */
 static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __u32 sc, __u32 dir, int form,
@@ -1016,19 +1050,10 @@ static __always_inline int on_exit_regs(struct trace_event_raw_sys_exit *ctx, __
 	int rf = flags_arg == 4 ? recv_flags(SYSCALL_ARG4(regs)) : flags_arg == 3 ? recv_flags(SYSCALL_ARG3(regs)) : 0;
 	if (rf == RECV_SKIP)
 		return 0;
-	if (rf == RECV_NO_COPY) {
+	if (rf == RECV_NO_COPY)
 		form = ARGS_NONE;
-	} else if (form == ARGS_MSGHDR) {
-		struct user_msghdr msg;
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG2(regs)))
-			return 0;
-		buf = (__u64)msg.msg_iov;
-		iovcnt = (__u32)msg.msg_iovlen ?: 1;
-	} else if (form != ARGS_NONE) {
-		buf = (__u64)SYSCALL_ARG2(regs);
-		if (form == ARGS_IOV)
-			iovcnt = (__u32)SYSCALL_ARG3(regs);
-	}
+	if (!syscall_buffers(regs, form, &buf, &iovcnt))
+		return 0;
 	/* a send starts at its entry (when this CPU saw it), else at its exit */
 	__u64 ts = start.id == id && start.nr == sc && start.fd == fd ? start.ts : 0;
 	struct conn_info *c;
@@ -1594,7 +1619,6 @@ static __always_inline bool syscall_data(struct data_args *a)
 		return false;
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 nr = SYSCALL_NR(regs);
-	__u64 arg2 = SYSCALL_ARG2(regs);
 	int form;
 	__u32 sc;
 
@@ -1610,17 +1634,7 @@ static __always_inline bool syscall_data(struct data_args *a)
 	default: return false;
 	}
 	a->syscall = sc;
-	if (form == ARGS_MSGHDR) {
-		struct user_msghdr msg;
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)arg2))
-			return false;
-		a->buf = (__u64)msg.msg_iov;
-		a->iovcnt = (__u32)msg.msg_iovlen ?: 1;
-	} else {
-		a->buf = arg2;
-		a->iovcnt = form == ARGS_IOV ? (__u32)SYSCALL_ARG3(regs) : 0;
-	}
-	return true;
+	return syscall_buffers(regs, form, &a->buf, &a->iovcnt);
 #else
 	return false;
 #endif
@@ -1684,11 +1698,9 @@ static __always_inline int on_sock_msg(struct sock *sk, int ret, int flags, __u3
 		if (call && !call->sk)
 			call->sk = key;
 	}
-	struct data_args a = {
-		.ts_ns = ts ?: bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = key,
-		.syscall = HTTP_SC_SENDFILE, /* counted, never captured, unless its buffer is known */
-	};
+	struct data_args a = { .ts_ns = ts ?: bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = key };
 	if (c->state == CONN_IGNORED || !syscall_data(&a)) {
+		/* no buffer known: counted, never captured */
 		a.syscall = HTTP_SC_SENDFILE;
 		a.buf = 0;
 		a.iovcnt = 0;

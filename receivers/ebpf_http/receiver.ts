@@ -22,7 +22,8 @@ import { TlsAttacher, type TlsBinary } from './tls';
 import { HttpTracker, type Exchange, type TrackerCount } from './tracker';
 
 export const HTTP_OBJECT = 'http_capture';
-const TRACEFS_SYSCALLS = '/sys/kernel/tracing/events/syscalls';
+const TRACEFS_EVENTS = '/sys/kernel/tracing/events';
+const TRACEFS_SYSCALLS = `${TRACEFS_EVENTS}/syscalls`;
 
 /** Programs attached per binary by tls.ts, never by their section name. */
 const isUprobe = (name: string): boolean => name.startsWith('uprobe__') || name.startsWith('uretprobe__');
@@ -40,8 +41,7 @@ const KERNEL_PROGRAMS: Record<'sock_tracepoint' | 'fentry' | 'kprobe', RegExp> =
   kprobe: /^k(?:ret)?probe__tcp_/,
 };
 /** what the sock path attaches to (category/name under tracefs events) */
-export const SOCK_TRACEPOINTS = ['sock/sock_send_length', 'sock/sock_recv_length', 'tcp/tcp_sendmsg_locked', 'sock/inet_sock_set_state'] as const;
-const TRACEFS_EVENTS = '/sys/kernel/tracing/events';
+const SOCK_TRACEPOINTS = ['sock/sock_send_length', 'sock/sock_recv_length', 'tcp/tcp_sendmsg_locked', 'sock/inet_sock_set_state'] as const;
 /** the syscall programs the kernel path replaces (accept/connect/exec stay) */
 const SYSCALL_DATA = /^tracepoint__syscalls__sys_(?:enter|exit)_(?:read|readv|recvfrom|recvmsg|write|writev|sendto|sendmsg|sendfile64|close)$/;
 const SYSCALL_ANY = /^tracepoint__syscalls__/;
