@@ -131,6 +131,18 @@ struct ssl_call {
 	__s32 fd;      /* a TCP socket the call read or wrote, -1 if none */
 	__u32 direction;
 	__u64 sk;      /* kernel path: the struct sock the call read or wrote, 0 if none */
+	__u8 sk_role;  /* that socket's role and flags (whether its start was seen) */
+	__u8 sk_flags;
+	__u8 pad[6];
+};
+
+/* a thread's last read of a TCP socket not followed as plaintext HTTP: the fd, or the struct sock
+ * on the sock-keyed paths with its role and flags */
+struct last_read {
+	__u64 sock;
+	__u8 role;
+	__u8 flags;
+	__u8 pad[6];
 };
 
 struct {
@@ -215,14 +227,21 @@ struct {
 } ssl_calls SEC(".maps");
 
 /* thread -> its last successful read of a TCP socket not followed as plaintext HTTP (only in
- * processes that call SSL functions): the fd, or the struct sock on the sock-keyed paths; taken by
- * the next SSL_read on the thread */
+ * processes that call SSL functions); taken by the next SSL_read on the thread */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct last_read);
+} last_recv SEC(".maps");
+
+/* sock-keyed paths: struct sock -> the SSL pointer of the TLS session over it, ended with it */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, __u64);
-} last_recv SEC(".maps");
+} sk_ssl SEC(".maps");
 
 /* processes seen calling SSL_read/SSL_write, beyond tls_bits */
 struct {
@@ -710,21 +729,55 @@ static __always_inline bool tls_process(__u32 tgid)
 	return tls_enabled && tgid_flag(&tls_bits, &tls_tgids, tgid);
 }
 
-/* A socket first seen by its data (it opened before Sonde started, or unwatched): its connection,
- * made and put in `map` (conns or sk_conns) at `key`. NULL when it is not one to follow (an
+/* The thread's read of a socket not followed as plaintext HTTP (c: its connection on the
+ * sock-keyed paths), for the SSL_read that may follow. */
+static __always_inline void note_last_read(__u64 id, __u64 sock, const struct conn_info *c)
+{
+	struct last_read r = { .sock = sock };
+
+	if (c) {
+		r.role = c->role;
+		r.flags = c->flags;
+	}
+	bpf_map_update_elem(&last_recv, &id, &r, BPF_ANY);
+}
+
+/* Sock-keyed paths: inside an SSL call, the socket the thread uses is the one under that SSL. */
+static __always_inline void note_ssl_sock(__u64 id, __u64 sk, const struct conn_info *c)
+{
+	struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
+
+	if (call && !call->sk) {
+		call->sk = sk;
+		call->sk_role = c->role;
+		call->sk_flags = c->flags;
+	}
+}
+
+/* The connection of a socket first seen by its data (it opened before Sonde started, or
+ * unwatched): whether its start was seen, its addresses, the port filter. */
+static __always_inline void new_conn(struct conn_info *n, struct sock *sk, __u32 tgid, __u64 own_recv,
+				     __u64 own_sent)
+{
+	n->tgid = tgid;
+	if (!stream_untouched(sk, own_recv, own_sent))
+		n->flags = HTTP_CONN_MIDSTREAM;
+	read_tuple(sk, n);
+	n->id = new_conn_id();
+	if (!port_wanted(n))
+		n->state = CONN_IGNORED;
+}
+
+/* A socket first seen by its data: its connection, made and put in `map` (conns or sk_conns) at
+ * `key`. NULL when it is not one to follow (an
  * ignored one is returned in a process that calls SSL functions: its reads matter to the SSL_read
  * that may follow). */
 static __always_inline struct conn_info *first_seen(void *map, void *key, struct sock *sk, __u32 tgid,
 						    __u64 own_recv, __u64 own_sent)
 {
-	struct conn_info n = { .tgid = tgid };
+	struct conn_info n = {};
 
-	if (!stream_untouched(sk, own_recv, own_sent))
-		n.flags = HTTP_CONN_MIDSTREAM;
-	read_tuple(sk, &n);
-	n.id = new_conn_id();
-	if (!port_wanted(&n))
-		n.state = CONN_IGNORED;
+	new_conn(&n, sk, tgid, own_recv, own_sent);
 	bpf_map_update_elem(map, key, &n, BPF_NOEXIST);
 	if (n.state == CONN_IGNORED && !tls_process(tgid))
 		return NULL;
@@ -876,9 +929,8 @@ static __always_inline bool follow(struct conn_info *c, const struct data_args *
  * start or the exit). */
 static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret, struct conn_info *c)
 {
-	__u64 fd64 = (__u64)a.fd;
 	if (a.tls_only) {
-		bpf_map_update_elem(&last_recv, &id, &fd64, BPF_ANY);
+		note_last_read(id, (__u64)a.fd, NULL);
 		return 0;
 	}
 	struct conn_key key = { .tgid = id >> 32, .fd = a.fd };
@@ -889,7 +941,7 @@ static __always_inline int data_done(__u64 id, struct data_args a, __s64 ret, st
 		return 0;
 	if (!follow(c, &a, ret)) {
 		if (a.direction == HTTP_DIR_RECV && tls_process(key.tgid))
-			bpf_map_update_elem(&last_recv, &id, &fd64, BPF_ANY);
+			note_last_read(id, (__u64)a.fd, NULL);
 		return 0;
 	}
 	/* plaintext HTTP read: no SSL_read can be decrypting what this thread read last */
@@ -1205,24 +1257,21 @@ static __always_inline void bind_socket(struct tls_conn *t, __u32 tgid, __s32 fd
 	socket_known(t, tgid, fd);
 }
 
-/* Kernel path: the same, from the struct sock the SSL call read or wrote. */
-static __always_inline void bind_sock(struct tls_conn *t, __u32 tgid, __u64 skk, __u64 ssl)
+/* Sock-keyed paths: the same, from the struct sock the SSL call read or wrote (its connection's
+ * role and flags noted with it: the socket storage of the sock path is out of a uprobe's reach).
+ * Its ciphertext stops being looked at as its bytes fail to look like HTTP. */
+static __always_inline void bind_sock(struct tls_conn *t, __u32 tgid, const struct ssl_call *call)
 {
-	struct conn_info *fc = bpf_map_lookup_elem(&sk_conns, &skk);
-
-	read_tuple((struct sock *)skk, &t->c);
-	if (fc) {
-		if (t->c.role == HTTP_ROLE_UNKNOWN)
-			t->c.role = fc->role;
-		if (!(fc->flags & HTTP_CONN_MIDSTREAM))
-			t->c.flags &= ~HTTP_CONN_MIDSTREAM;
-		fc->ssl = ssl;
-		if (fc->state != CONN_HTTP)
-			fc->state = CONN_IGNORED;
-	}
+	read_tuple((struct sock *)call->sk, &t->c);
+	if (t->c.role == HTTP_ROLE_UNKNOWN)
+		t->c.role = call->sk_role;
+	if (!(call->sk_flags & HTTP_CONN_MIDSTREAM))
+		t->c.flags &= ~HTTP_CONN_MIDSTREAM;
+	/* the socket's end ends the TLS connection */
+	bpf_map_update_elem(&sk_ssl, &call->sk, &call->ssl, BPF_ANY);
 	/* bound: this path knows the sock, not the fd (records carry fd -1 anyway) */
 	t->fd = 0;
-	t->sk = skk;
+	t->sk = call->sk;
 	socket_known(t, tgid, -1);
 }
 
@@ -1247,12 +1296,15 @@ static __always_inline int ssl_return(long rc)
 	__s32 fd = call.fd;
 	if (fd < 0 && !call.sk && call.direction == HTTP_DIR_RECV) {
 		/* memory BIO: the ciphertext was read by this thread just before */
-		__u64 *lr = bpf_map_lookup_elem(&last_recv, &id);
+		struct last_read *lr = bpf_map_lookup_elem(&last_recv, &id);
 		if (lr) {
-			if (kernel_path)
-				call.sk = *lr;
-			else
-				fd = (__s32)*lr;
+			if (kernel_path) {
+				call.sk = lr->sock;
+				call.sk_role = lr->role;
+				call.sk_flags = lr->flags;
+			} else {
+				fd = (__s32)lr->sock;
+			}
 			bpf_map_delete_elem(&last_recv, &id);
 		}
 	}
@@ -1278,7 +1330,7 @@ static __always_inline int ssl_return(long rc)
 	if (t->fd < 0 && fd >= 0)
 		bind_socket(t, tgid, fd, call.ssl);
 	else if (t->fd < 0 && call.sk)
-		bind_sock(t, tgid, call.sk, call.ssl);
+		bind_sock(t, tgid, &call);
 	if (n == 0)
 		return 0;
 	struct data_args a = {
@@ -1380,20 +1432,45 @@ static __always_inline bool msg_user_buf(struct msghdr *msg, __u64 *buf, __u64 *
 }
 
 /* A sock-keyed connection ends: its socket reached TCP_CLOSE (or its address was reused). */
-static __always_inline void end_sk_conn(__u64 key, struct conn_info *c)
+/* A socket's end, on the sock-keyed paths: its connection's and that of the TLS session over it. */
+static __always_inline void end_sock_conn(__u64 sk, struct conn_info *c)
 {
 	struct conn_key ck = { .tgid = c->tgid ?: sonde_tgid(), .fd = -1 };
 
 	if (c->state == CONN_HTTP)
 		emit(c, &ck, HTTP_EV_CLOSE, NULL, bpf_ktime_get_ns(), 0);
-	if (c->ssl)
-		close_tls(ck.tgid, c->ssl, -1, true, key);
+	if (!tls_enabled)
+		return;
+	__u64 *sslp = bpf_map_lookup_elem(&sk_ssl, &sk);
+	if (!sslp)
+		return;
+	__u64 ssl = *sslp;
+	bpf_map_delete_elem(&sk_ssl, &sk);
+	close_tls(ck.tgid, ssl, -1, true, sk);
+}
+
+static __always_inline void end_sk_conn(__u64 key, struct conn_info *c)
+{
+	end_sock_conn(key, c);
 	bpf_map_delete_elem(&sk_conns, &key);
 }
 
+/* A struct sock that may carry HTTP: TCP over IPv4/IPv6 on a socket a process holds (the sock
+ * tracepoints fire for every protocol, and for the kernel's own sockets), not past its end (a
+ * reset while a send was completing: no connection made again only to outlive it). */
+static __always_inline bool followable(struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family != AF_INET && family != AF_INET6)
+		return false;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !BPF_CORE_READ(sk, sk_socket, file))
+		return false;
+	return BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_CLOSE;
+}
+
 /*
- * The connection of a struct sock, made when first seen: only TCP over IPv4/IPv6 on a socket a
- * process holds (the sock tracepoints fire for every protocol, and for the kernel's own sockets).
+ * The connection of a struct sock on the kprobe/fentry path, made when first seen.
  * `own_recv`/`own_sent`: the bytes the call at hand moved already (see stream_untouched).
  */
 static __always_inline struct conn_info *sk_conn_of(struct sock *sk, __u32 tgid, __u64 own_recv, __u64 own_sent)
@@ -1409,13 +1486,7 @@ static __always_inline struct conn_info *sk_conn_of(struct sock *sk, __u32 tgid,
 		end_sk_conn(key, c);
 	}
 	/* a socket Sonde did not see open (it started later, or no accept/connect is watched) */
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return NULL;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || !BPF_CORE_READ(sk, sk_socket, file))
-		return NULL;
-	/* past its end (a reset while a send was completing): not made again only to outlive it */
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE)
+	if (!followable(sk))
 		return NULL;
 	return first_seen(&sk_conns, &key, sk, tgid, own_recv, own_sent);
 }
@@ -1433,12 +1504,8 @@ static __always_inline int on_sk_enter(struct sock *sk, struct msghdr *msg, __u3
 	struct conn_info *c = sk_conn_of(sk, tgid, 0, 0);
 	if (!c)
 		return 0;
-	if (c->state != CONN_HTTP && tls_process(tgid)) {
-		/* inside an SSL call, the socket the thread uses is the one under that SSL */
-		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
-		if (call && !call->sk)
-			call->sk = key;
-	}
+	if (c->state != CONN_HTTP && tls_process(tgid))
+		note_ssl_sock(id, key, c);
 	if (c->state == CONN_IGNORED)
 		return 0;
 	struct data_args a = {
@@ -1594,6 +1661,36 @@ struct {
 	__type(value, struct sock_send);
 } sock_sends SEC(".maps");
 
+/* the sock path's connections, kept with their socket: freed with it (no entry outlives its
+ * socket, none is evicted while the socket lives), as many as there are sockets */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct conn_info);
+} sock_conns SEC(".maps");
+
+/* The connection of a socket on the sock path, made when first seen (see sk_conn_of). */
+static __always_inline struct conn_info *sock_conn_of(struct sock *sk, __u32 tgid, __u64 own_recv, __u64 own_sent)
+{
+	struct conn_info *c = bpf_sk_storage_get(&sock_conns, sk, 0, 0);
+
+	if (c)
+		return c;
+	if (!followable(sk))
+		return NULL;
+	struct conn_info n = {};
+	new_conn(&n, sk, tgid, own_recv, own_sent);
+	c = bpf_sk_storage_get(&sock_conns, sk, &n, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!c) {
+		count(HTTP_CNT_CONN_FULL);
+		return NULL;
+	}
+	if (c->state == CONN_IGNORED && !tls_process(tgid))
+		return NULL;
+	return c;
+}
+
 #define PF_IO_WORKER 0x00000010
 #define PF_KTHREAD 0x00200000
 
@@ -1642,11 +1739,10 @@ static __always_inline bool syscall_data(struct data_args *a)
 
 /* tcp:tcp_sendmsg_locked(sk, msg, skb, size_goal), at every chunk a send queues: the first
  * chunk's time is the send's start */
-SEC("raw_tp/tcp_sendmsg_locked")
-int raw_tp__tcp_sendmsg_locked(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/tcp_sendmsg_locked")
+int BPF_PROG(tp_btf__tcp_sendmsg_locked, struct sock *sk, struct msghdr *msg)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)ctx->args[0];
-	struct msghdr *msg = (struct msghdr *)ctx->args[1];
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 
@@ -1687,17 +1783,13 @@ static __always_inline int on_sock_msg(struct sock *sk, int ret, int flags, __u3
 	if (rf == RECV_SKIP)
 		return 0;
 	bool recv = dir == HTTP_DIR_RECV;
-	struct conn_info *c = sk_conn_of(sk, tgid, recv ? ret : 0, recv ? 0 : ret);
+	struct conn_info *c = sock_conn_of(sk, tgid, recv ? ret : 0, recv ? 0 : ret);
 	if (!c)
 		return 0;
 	__u64 key = (__u64)sk;
 	bool tls = c->state != CONN_HTTP && tls_process(tgid);
-	if (tls) {
-		/* inside an SSL call, the socket the thread uses is the one under that SSL */
-		struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
-		if (call && !call->sk)
-			call->sk = key;
-	}
+	if (tls)
+		note_ssl_sock(id, key, c);
 	struct data_args a = { .ts_ns = ts ?: bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = key };
 	if (c->state == CONN_IGNORED || !syscall_data(&a)) {
 		/* no buffer known: counted, never captured */
@@ -1713,7 +1805,7 @@ static __always_inline int on_sock_msg(struct sock *sk, int ret, int flags, __u3
 	if (c->state == CONN_IGNORED || !follow(c, &a, ret)) {
 		/* ciphertext: its read is noted for the SSL_read that may follow on this thread */
 		if (recv && tls)
-			bpf_map_update_elem(&last_recv, &id, &key, BPF_ANY);
+			note_last_read(id, key, c);
 		return 0;
 	}
 	/* plaintext HTTP read: no SSL_read can be decrypting what this thread read last */
@@ -1725,27 +1817,32 @@ static __always_inline int on_sock_msg(struct sock *sk, int ret, int flags, __u3
 }
 
 /* sock:sock_send_length(sk, ret, flags) */
-SEC("raw_tp/sock_send_length")
-int raw_tp__sock_send_length(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tp_btf__sock_send_length, struct sock *sk, int ret, int flags)
 {
-	return on_sock_msg((struct sock *)ctx->args[0], (int)ctx->args[1], 0, HTTP_DIR_SEND);
+	return on_sock_msg(sk, ret, 0, HTTP_DIR_SEND);
 }
 
 /* sock:sock_recv_length(sk, ret, flags) */
-SEC("raw_tp/sock_recv_length")
-int raw_tp__sock_recv_length(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tp_btf__sock_recv_length, struct sock *sk, int ret, int flags)
 {
-	return on_sock_msg((struct sock *)ctx->args[0], (int)ctx->args[1], (int)ctx->args[2], HTTP_DIR_RECV);
+	return on_sock_msg(sk, ret, flags, HTTP_DIR_RECV);
 }
 
 /* sock:inet_sock_set_state(sk, oldstate, newstate): a TCP socket reaching TCP_CLOSE is done
  * (after both sides closed, or a reset; before it is freed and its address reused) */
-SEC("raw_tp/inet_sock_set_state")
-int raw_tp__inet_sock_set_state(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tp_btf__inet_sock_set_state, const struct sock *sk, int oldstate, int newstate)
 {
-	if ((int)ctx->args[2] != TCP_CLOSE)
+	if (newstate != TCP_CLOSE)
 		return 0;
-	return on_sk_close((struct sock *)ctx->args[0]);
+	struct conn_info *c = bpf_sk_storage_get(&sock_conns, (struct sock *)sk, 0, 0);
+	if (!c)
+		return 0;
+	end_sock_conn((__u64)sk, c);
+	bpf_sk_storage_delete(&sock_conns, (struct sock *)sk);
+	return 0;
 }
 
 /* A new program: user space looks at its executable (and soon its libraries) for SSL symbols,

@@ -36,7 +36,7 @@ const EXEC_PROGRAM = 'tracepoint__sched__sched_process_exec';
 export type DataPath = 'sock_tracepoint' | 'fentry' | 'kprobe' | 'tracepoint';
 const PATHS: readonly DataPath[] = ['sock_tracepoint', 'fentry', 'kprobe', 'tracepoint'];
 const KERNEL_PROGRAMS: Record<'sock_tracepoint' | 'fentry' | 'kprobe', RegExp> = {
-  sock_tracepoint: /^raw_tp__/,
+  sock_tracepoint: /^tp_btf__/,
   fentry: /^f(?:entry|exit)__tcp_/,
   kprobe: /^k(?:ret)?probe__tcp_/,
 };
@@ -321,7 +321,9 @@ export class EbpfHttpReceiver implements Component {
       .setMapMaxEntries('skip_bits', this.allowExecutable ? pidWords : 1)
       .setMapMaxEntries('tls_bits', tls ? pidWords : 1)
       .setMapMaxEntries('conns', kernelPath ? UNUSED_MAP_ENTRIES : c.max_connections)
-      .setMapMaxEntries('sk_conns', kernelPath ? c.max_connections : UNUSED_MAP_ENTRIES);
+      // the sock path keeps its connections with their sockets (no limit, no map)
+      .setMapMaxEntries('sk_conns', path === 'fentry' || path === 'kprobe' ? c.max_connections : UNUSED_MAP_ENTRIES)
+      .setMapMaxEntries('sk_ssl', tls && kernelPath ? c.max_connections : UNUSED_MAP_ENTRIES);
     const skipped: string[] = [];
     for (const p of obj.programs()) {
       const other = (Object.keys(KERNEL_PROGRAMS) as (keyof typeof KERNEL_PROGRAMS)[]).some((k) => k !== path && KERNEL_PROGRAMS[k].test(p.name));

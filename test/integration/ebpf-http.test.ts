@@ -288,7 +288,7 @@ for (const path of ['auto', 'tracepoint'] as const) describe(`ebpf_http receiver
         // no syscall tracepoint at all: every syscall of every process stays on the fast path
         const programs = h.receiver.attachedPrograms();
         assert.deepEqual(programs.filter((p) => p.startsWith('tracepoint__syscalls__')), [], programs.join(','));
-        assert.ok(programs.includes('raw_tp__sock_recv_length') && programs.includes('raw_tp__tcp_sendmsg_locked'), programs.join(','));
+        assert.ok(programs.includes('tp_btf__sock_recv_length') && programs.includes('tp_btf__tcp_sendmsg_locked'), programs.join(','));
       } else {
         assert.ok(logged.not_taken?.includes(`sock_tracepoint: this kernel has no tracepoint ${missing.join(', ')}`), logged.not_taken);
       }
