@@ -5,12 +5,13 @@
  * arguments at entry and send the bytes actually moved at exit; sendfile sends a byte count;
  * close ends a connection.
  *
- * Where the kernel allows it (user space picks one with `attach`, best-first: fentry, kprobe,
- * tracepoint), the data comes from tcp_sendmsg/tcp_recvmsg instead (kernel_path): one program
- * pair per TCP message rather than per syscall of every file, sendfile/splice and io_uring
- * included, connections keyed by their struct sock; tcp_close ends them. Those programs are
- * autoloaded only when chosen, so a kernel that refuses them (kprobes compiled out, fentry under
- * lockdown) loads the tracepoint path as before.
+ * Where the kernel allows it (user space picks one with `attach`, best-first: sock_tracepoint,
+ * fentry, kprobe, tracepoint), the data comes from the socket layer instead (kernel_path): the
+ * sock/tcp tracepoints (BTF-typed, below), or tcp_sendmsg/tcp_recvmsg; one program per socket
+ * message rather than per syscall of every file, sendfile/splice and io_uring included,
+ * connections keyed by their struct sock (in the socket's own storage on the sock path). Those
+ * programs are autoloaded only when chosen, so a kernel that refuses them (kprobes compiled out,
+ * fentry under lockdown) loads the next path.
  *
  * Filtering in the kernel: TCP over IPv4/IPv6 only, the configured pids and server ports, and a
  * connection is followed once a message on it starts like HTTP/1.x (a request method or
@@ -87,13 +88,14 @@ struct conn_info {
 	__u8 flags;
 	__u8 state;
 	__u8 misses;
-	__u64 ssl; /* on a socket carrying TLS: the SSL pointer whose plaintext Sonde follows */
+	__u64 ssl; /* fd path, on a socket carrying TLS: the SSL pointer whose plaintext Sonde
+		    * follows (sock-keyed paths: sk_ssl) */
 	__u8 comm_sent; /* a data record of this connection carried the thread name already */
 	__u8 lost;      /* a record of it was lost: its next one carries HTTP_CONN_LOST */
 	__u32 tgid;     /* sock-keyed paths: the process that first moved data on it (a socket's
 			 * close may be seen in softirq, where the current task is any other) */
-	__u32 portpair; /* the socket's ports as the kernel keeps them (skc_portpair): sock-keyed
-			 * paths tell a reused struct sock address by them */
+	__u32 portpair; /* the socket's ports as the kernel keeps them (skc_portpair): the
+			 * kprobe/fentry path tells a reused struct sock address by them */
 };
 
 struct data_args {
@@ -1641,7 +1643,11 @@ int BPF_KPROBE(kprobe__tcp_close, struct sock *sk)
  * told from TCP's byte counters (stream_untouched), its role from its first HTTP message.
  *
  * Enabling a syscall tracepoint puts every syscall of every process on the kernel's slow path;
- * these tracepoints cost only the socket calls they fire on.
+ * these tracepoints cost only the socket calls they fire on. They are attached BTF-typed
+ * (tp_btf): their struct sock is a typed pointer, so a connection lives in the socket's own
+ * storage (bpf_sk_storage, Linux 5.11+ here), found without a hash walk and freed with the socket.
+ * A uprobe cannot reach that storage: what an SSL call learns of its socket is noted with the
+ * call (note_ssl_sock, note_last_read), and the socket's end finds its TLS session in sk_ssl.
  */
 
 /* a TCP send in progress on this CPU: its thread, socket, start, and the sequence number its last
