@@ -12,18 +12,16 @@ import { codecs } from '../../pipeline/otlp/codec';
 import { SpanKind, type AnyValue, type KeyValue, type Span, type TracesData } from '../../pipeline/pdata';
 import { ensureEbpfBuild } from '../helpers/ebpf';
 import { startNginx, type Nginx } from '../helpers/nginx';
-import { freePort, requireBuild, ROOT, SONDE_BIN, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+import { completeLines, freePort, requireBuild, ROOT, SONDE_BIN, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 const attr = (attrs: KeyValue[] | undefined, key: string): AnyValue | undefined => attrs?.find((a) => a.key === key)?.value;
 
 interface FileSpan { exe: string; span: Span }
 
-/** Every span in the file exporter's output (OTLP JSON lines). */
+/** Every span in the file exporter's output (OTLP JSON lines) so far. */
 function spansInFile(file: string): FileSpan[] {
-  if (!fs.existsSync(file)) return [];
   const out: FileSpan[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
+  for (const line of completeLines(file)) {
     const data: TracesData = codecs.traces.decodeRequestJson(line);
     for (const rs of data.resourceSpans) {
       const exe = attr(rs.resource?.attributes, 'process.executable.name')?.stringValue ?? '';

@@ -8,7 +8,7 @@ import { codecs } from '../../pipeline/otlp/codec';
 import type { Signal } from '../../pipeline/pdata';
 import { logsFromOtlp, pointsFromOtlp, sortCanon, spansFromOtlp } from '../helpers/canonical';
 import { runOtelSender } from '../helpers/run-otel-sender';
-import { freePort, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+import { completeLines, freePort, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 type SdkProtocol = 'grpc' | 'http/protobuf' | 'http/json';
 type Hop = 'otlp' | 'otlphttp/proto' | 'otlphttp/json';
@@ -34,10 +34,8 @@ function exporterYaml(hop: Hop, grpcPort: number, httpPort: number): string {
 }
 
 function readFileItems(signal: Signal, file: string): unknown[] {
-  if (!fs.existsSync(file)) return [];
   const items: unknown[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
+  for (const line of completeLines(file)) {
     if (signal === 'traces') items.push(...spansFromOtlp(codecs.traces.decodeRequestJson(line)));
     else if (signal === 'metrics') items.push(...pointsFromOtlp(codecs.metrics.decodeRequestJson(line)));
     else items.push(...logsFromOtlp(codecs.logs.decodeRequestJson(line)));

@@ -2,23 +2,20 @@
 // receiver -> file exporter, a child that writes N times; the file ends up with N for its pid.
 // And a receiver this kernel cannot run makes `sonde run` exit 1 naming it and the reason.
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { probeFeatures } from '../../native/features';
 import { codecs } from '../../pipeline/otlp/codec';
 import type { AnyValue, KeyValue, MetricsData } from '../../pipeline/pdata';
 import { buildC, ensureEbpfBuild, spawnGated, WRITER_C } from '../helpers/ebpf';
-import { startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
+import { completeLines, startSonde, tempDir, waitFor, type SondeProcess } from '../helpers/sonde-process';
 
 const attr = (attrs: KeyValue[] | undefined, key: string): AnyValue | undefined => attrs?.find((a) => a.key === key)?.value;
 
 /** The call count of `pid` in the last line of the file exporter's output that has one. */
 function countInFile(file: string, pid: number): number | undefined {
-  if (!fs.existsSync(file)) return undefined;
   let v: number | undefined;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
+  for (const line of completeLines(file)) {
     const data: MetricsData = codecs.metrics.decodeRequestJson(line);
     for (const rm of data.resourceMetrics) {
       if (Number(attr(rm.resource?.attributes, 'process.pid')?.intValue ?? -1) !== pid) continue;

@@ -17,6 +17,15 @@ export function requireBuild(): void {
   if (!fs.existsSync(SONDE_BIN)) throw new Error(`${SONDE_BIN} is missing: run \`npm run setup\` (npm test does it)`);
 }
 
+/** The complete lines of a file another process may be appending to (what follows the last
+ * newline is a line still being written), blank ones left out; none when there is no file. */
+export function completeLines(file: string): string[] {
+  if (!fs.existsSync(file)) return [];
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines.pop();
+  return lines.filter((l) => l.trim() !== '');
+}
+
 /** A port free right now on 127.0.0.1 (the kernel picks it; we release it for the child). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
