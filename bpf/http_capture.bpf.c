@@ -771,9 +771,8 @@ static __always_inline void new_conn(struct conn_info *n, struct sock *sk, __u32
 }
 
 /* A socket first seen by its data: its connection, made and put in `map` (conns or sk_conns) at
- * `key`. NULL when it is not one to follow (an
- * ignored one is returned in a process that calls SSL functions: its reads matter to the SSL_read
- * that may follow). */
+ * `key`. NULL when it is not one to follow (an ignored one is returned in a process that calls
+ * SSL functions: its reads matter to the SSL_read that may follow). */
 static __always_inline struct conn_info *first_seen(void *map, void *key, struct sock *sk, __u32 tgid,
 						    __u64 own_recv, __u64 own_sent)
 {
@@ -1433,7 +1432,6 @@ static __always_inline bool msg_user_buf(struct msghdr *msg, __u64 *buf, __u64 *
 	return true;
 }
 
-/* A sock-keyed connection ends: its socket reached TCP_CLOSE (or its address was reused). */
 /* A socket's end, on the sock-keyed paths: its connection's and that of the TLS session over it. */
 static __always_inline void end_sock_conn(__u64 sk, struct conn_info *c)
 {
@@ -1451,6 +1449,7 @@ static __always_inline void end_sock_conn(__u64 sk, struct conn_info *c)
 	close_tls(ck.tgid, ssl, -1, true, sk);
 }
 
+/* A kprobe/fentry-path connection ends: its socket reached TCP_CLOSE (or its address was reused). */
 static __always_inline void end_sk_conn(__u64 key, struct conn_info *c)
 {
 	end_sock_conn(key, c);
