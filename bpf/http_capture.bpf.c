@@ -124,6 +124,16 @@ struct tls_conn {
 	__u64 sk; /* sock-keyed paths: the struct sock under it, 0 while unknown */
 };
 
+/* a socket a thread used: the struct sock on the sock-keyed paths, with its connection's role and
+ * flags (whether its start was seen: the sock path's socket storage is out of a uprobe's reach);
+ * on the syscall path only the fd, in `sock` */
+struct sock_seen {
+	__u64 sock;
+	__u8 role;
+	__u8 flags;
+	__u8 pad[6];
+};
+
 /* an SSL_read/SSL_write call in progress on a thread */
 struct ssl_call {
 	__u64 ssl;
@@ -132,19 +142,7 @@ struct ssl_call {
 	__u64 ts_ns;
 	__s32 fd;      /* a TCP socket the call read or wrote, -1 if none */
 	__u32 direction;
-	__u64 sk;      /* kernel path: the struct sock the call read or wrote, 0 if none */
-	__u8 sk_role;  /* that socket's role and flags (whether its start was seen) */
-	__u8 sk_flags;
-	__u8 pad[6];
-};
-
-/* a thread's last read of a TCP socket not followed as plaintext HTTP: the fd, or the struct sock
- * on the sock-keyed paths with its role and flags */
-struct last_read {
-	__u64 sock;
-	__u8 role;
-	__u8 flags;
-	__u8 pad[6];
+	struct sock_seen sk; /* sock-keyed paths: the socket the call read or wrote (sock 0 if none) */
 };
 
 struct {
@@ -234,7 +232,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct last_read);
+	__type(value, struct sock_seen);
 } last_recv SEC(".maps");
 
 /* sock-keyed paths: struct sock -> the SSL pointer of the TLS session over it, ended with it */
@@ -735,7 +733,7 @@ static __always_inline bool tls_process(__u32 tgid)
  * sock-keyed paths), for the SSL_read that may follow. */
 static __always_inline void note_last_read(__u64 id, __u64 sock, const struct conn_info *c)
 {
-	struct last_read r = { .sock = sock };
+	struct sock_seen r = { .sock = sock };
 
 	if (c) {
 		r.role = c->role;
@@ -749,10 +747,10 @@ static __always_inline void note_ssl_sock(__u64 id, __u64 sk, const struct conn_
 {
 	struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
 
-	if (call && !call->sk) {
-		call->sk = sk;
-		call->sk_role = c->role;
-		call->sk_flags = c->flags;
+	if (call && !call->sk.sock) {
+		call->sk.sock = sk;
+		call->sk.role = c->role;
+		call->sk.flags = c->flags;
 	}
 }
 
@@ -1196,7 +1194,7 @@ static __always_inline int ssl_enter(void *ssl, void *buf, void *len_ptr, __u32 
 	set_tgid_flag(&tls_bits, &tls_tgids, tgid);
 	struct ssl_call call = {
 		.ssl = (__u64)ssl, .buf = (__u64)buf, .len_ptr = (__u64)len_ptr,
-		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir, .sk = 0,
+		.ts_ns = bpf_ktime_get_ns(), .fd = -1, .direction = dir,
 	};
 	if (bpf_map_update_elem(&ssl_calls, &id, &call, BPF_ANY)) {
 		count(HTTP_CNT_TLS_CALLS_FULL);
@@ -1263,16 +1261,16 @@ static __always_inline void bind_socket(struct tls_conn *t, __u32 tgid, __s32 fd
  * Its ciphertext stops being looked at as its bytes fail to look like HTTP. */
 static __always_inline void bind_sock(struct tls_conn *t, __u32 tgid, const struct ssl_call *call)
 {
-	read_tuple((struct sock *)call->sk, &t->c);
+	read_tuple((struct sock *)call->sk.sock, &t->c);
 	if (t->c.role == HTTP_ROLE_UNKNOWN)
-		t->c.role = call->sk_role;
-	if (!(call->sk_flags & HTTP_CONN_MIDSTREAM))
+		t->c.role = call->sk.role;
+	if (!(call->sk.flags & HTTP_CONN_MIDSTREAM))
 		t->c.flags &= ~HTTP_CONN_MIDSTREAM;
 	/* the socket's end ends the TLS connection */
-	bpf_map_update_elem(&sk_ssl, &call->sk, &call->ssl, BPF_ANY);
+	bpf_map_update_elem(&sk_ssl, &call->sk.sock, &call->ssl, BPF_ANY);
 	/* bound: this path knows the sock, not the fd (records carry fd -1 anyway) */
 	t->fd = 0;
-	t->sk = call->sk;
+	t->sk = call->sk.sock;
 	socket_known(t, tgid, -1);
 }
 
@@ -1295,17 +1293,14 @@ static __always_inline int ssl_return(long rc)
 		n = ret;
 	}
 	__s32 fd = call.fd;
-	if (fd < 0 && !call.sk && call.direction == HTTP_DIR_RECV) {
+	if (fd < 0 && !call.sk.sock && call.direction == HTTP_DIR_RECV) {
 		/* memory BIO: the ciphertext was read by this thread just before */
-		struct last_read *lr = bpf_map_lookup_elem(&last_recv, &id);
+		struct sock_seen *lr = bpf_map_lookup_elem(&last_recv, &id);
 		if (lr) {
-			if (kernel_path) {
-				call.sk = lr->sock;
-				call.sk_role = lr->role;
-				call.sk_flags = lr->flags;
-			} else {
+			if (kernel_path)
+				call.sk = *lr;
+			else
 				fd = (__s32)lr->sock;
-			}
 			bpf_map_delete_elem(&last_recv, &id);
 		}
 	}
@@ -1330,7 +1325,7 @@ static __always_inline int ssl_return(long rc)
 	}
 	if (t->fd < 0 && fd >= 0)
 		bind_socket(t, tgid, fd, call.ssl);
-	else if (t->fd < 0 && call.sk)
+	else if (t->fd < 0 && call.sk.sock)
 		bind_sock(t, tgid, &call);
 	if (n == 0)
 		return 0;
