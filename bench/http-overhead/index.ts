@@ -6,6 +6,11 @@
 //          syscall-tracepoint tracer: program runs, no work);
 //   sonde  `sonde run` with ebpf_http -> batch -> file, tracing both sides (nginx SERVER spans,
 //          hey CLIENT spans): ports [nginx's], executables [nginx, hey].
+// and, only when BENCH_PHASES names them (floors under Sonde's figure, not part of it):
+//   sock_floor  bpftrace counting the tracepoints of ebpf_http's sock_tracepoint path (their
+//               dispatch alone: program runs, no work);
+//   capture     Sonde as in `sonde`, its ring buffer batches dropped on arrival (drop-batches.ts):
+//               capture and delivery, before any record is looked at.
 // value = Sonde's CPU per request (its process's utime+stime plus its BPF programs' run time from
 // the kernel's BPF statistics, over the fixed-rate window and until the last span is in the file;
 // Sonde starts in each phase and first traces BENCH_WARMUP_SECONDS (10) of the same traffic, not
@@ -35,7 +40,7 @@ const WARMUP_SECONDS = Number(env.BENCH_WARMUP_SECONDS ?? 10);
 const SMALL_FILE = 'index.html';
 const SMALL_BYTES = 612; // the size of nginx's own welcome page
 
-type PhaseName = 'none' | 'floor' | 'sonde';
+type PhaseName = 'none' | 'floor' | 'sonde' | 'sock_floor' | 'capture';
 // BENCH_PHASES=sonde (say) runs only some phases: for profiling, not for the figure
 const PHASES = (env.BENCH_PHASES ?? 'none,floor,sonde').split(',') as PhaseName[];
 const SONDE_NODE_ARGS = (env.BENCH_SONDE_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -56,6 +61,11 @@ const TRACEPOINTS = [
   'tracepoint:sched:sched_process_exec',
 ];
 const FLOOR_SCRIPT = `${TRACEPOINTS.join(',\n')} { @calls = count(); }`;
+// The tracepoints of the sock_tracepoint path (what `attach: auto` takes on this kernel).
+const SOCK_TRACEPOINTS = ['sock:sock_send_length', 'sock:sock_recv_length', 'tcp:tcp_sendmsg_locked', 'sock:inet_sock_set_state']
+  .map((t) => `tracepoint:${t}`);
+const SOCK_FLOOR_SCRIPT = `${SOCK_TRACEPOINTS.join(',\n')} { @calls = count(); }`;
+const DROP_BATCHES = path.join(__dirname, 'drop-batches.js');
 
 interface Cpu { utime: number; stime: number }
 
@@ -235,8 +245,8 @@ interface Tracer {
   metrics?(): Promise<Record<string, number>>;
 }
 
-async function startFloor(): Promise<Tracer> {
-  const child: ChildProcess = spawn('bpftrace', ['-e', FLOOR_SCRIPT], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startFloor(script: string): Promise<Tracer> {
+  const child: ChildProcess = spawn('bpftrace', ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout?.on('data', (b: Buffer) => { out += b.toString(); });
   child.stderr?.on('data', (b: Buffer) => { out += b.toString(); });
@@ -258,7 +268,8 @@ async function startFloor(): Promise<Tracer> {
   };
 }
 
-async function startTracing(nginx: Nginx, dir: string): Promise<Tracer> {
+/** Sonde tracing nginx and hey; `dropBatches`: its records are dropped on arrival (no spans). */
+async function startTracing(nginx: Nginx, dir: string, dropBatches: boolean): Promise<Tracer> {
   const file = path.join(dir, `spans-${Date.now()}.bin`);
   const metricsPort = await freePort();
   const sonde: SondeProcess = await startSonde(`
@@ -275,7 +286,7 @@ service:
   telemetry: { metrics: { level: basic, address: 127.0.0.1:${metricsPort} } }
   pipelines:
     traces: { receivers: [ebpf_http], processors: [batch], exporters: [file] }
-`, { dir, readyTimeoutMs: 60_000, nodeArgs: SONDE_NODE_ARGS });
+`, { dir, readyTimeoutMs: 60_000, nodeArgs: dropBatches ? [...SONDE_NODE_ARGS, '-r', DROP_BATCHES] : SONDE_NODE_ARGS });
   if (!/ebpf_http attached/.test(sonde.stderr())) {
     await sonde.stop();
     throw new Error(`ebpf_http did not attach:\n${sonde.stderr()}`);
@@ -283,6 +294,7 @@ service:
   dataPath = /ebpf_http attached.*?"attach":"(\w+)"/.exec(sonde.stderr())?.[1] ?? '?';
   const spans = new SpanFile(file);
   const settle = async (requests: number): Promise<void> => {
+    if (dropBatches) return;
     // every span in the file, or no new span for 3 s (some were lost: the counts say so)
     let last = -1;
     let still = Date.now();
@@ -300,6 +312,7 @@ service:
   if (WARMUP_SECONDS > 0) {
     const w = await hey(`http://127.0.0.1:${nginx.port}/${SMALL_FILE}`, WARMUP_SECONDS);
     await settle(w.requests);
+    if (dropBatches) await new Promise((r) => setTimeout(r, 1000)); // the last batches are in
     spans.mark();
   }
   return {
@@ -334,7 +347,9 @@ async function phase(name: PhaseName, nginx: Nginx, dir: string): Promise<PhaseR
   const url = `http://127.0.0.1:${nginx.port}/${SMALL_FILE}`;
   const worker = nginx.workers()[0];
   if (worker === undefined) throw new Error('nginx has no worker');
-  const tracer = name === 'none' ? undefined : name === 'floor' ? await startFloor() : await startTracing(nginx, dir);
+  const tracer = name === 'none' ? undefined
+    : name === 'floor' || name === 'sock_floor' ? await startFloor(name === 'floor' ? FLOOR_SCRIPT : SOCK_FLOOR_SCRIPT)
+    : await startTracing(nginx, dir, name === 'capture');
   let stats: Link | undefined;
   try {
     await new Promise((r) => setTimeout(r, 1000)); // start-up work (Sonde's TLS scan) is over
@@ -366,7 +381,7 @@ async function phase(name: PhaseName, nginx: Nginx, dir: string): Promise<PhaseR
         tracer_process_cpu_us_per_request: perReq(tracerCpu),
         tracer_bpf_us_per_request: perReq(bpf),
       } : {}),
-      ...(spans ? { server_spans: spans.server, client_spans: spans.client } : {}),
+      ...(spans && name === 'sonde' ? { server_spans: spans.server, client_spans: spans.client } : {}),
       ...(selfMetrics ? { self_metrics: selfMetrics } : {}),
       wrk_requests_per_s: Math.round(wrkRps),
     };
@@ -409,8 +424,10 @@ async function main(): Promise<void> {
   const sum = (p: PhaseName, f: (x: PhaseResult) => number | undefined): number => of(p).reduce((a, x) => a + (f(x) ?? 0), 0);
   const value = med('sonde', (x) => x.tracer_cpu_us_per_request);
   const baseline = med('none', (x) => x.nginx_cpu_us_per_request);
-  const perPhase = (f: (x: PhaseResult) => number | undefined): Record<PhaseName, number> =>
-    ({ none: med('none', f), floor: med('floor', f), sonde: med('sonde', f) });
+  // the three phases always (null when not run), the opt-in floors when they ran
+  const shown: PhaseName[] = ['none', 'floor', 'sonde', ...PHASES.filter((p) => p === 'sock_floor' || p === 'capture')];
+  const perPhase = (f: (x: PhaseResult) => number | undefined): Partial<Record<PhaseName, number>> =>
+    Object.fromEntries(shown.map((p) => [p, med(p, f)]));
   const drops: Record<string, number> = {};
   for (const x of of('sonde')) {
     for (const [k, v] of Object.entries(x.self_metrics ?? {})) if (/dropped|unmatched|partial/.test(k)) drops[k] = (drops[k] ?? 0) + v;
@@ -439,6 +456,14 @@ async function main(): Promise<void> {
       p99_vs_none: Number((med('sonde', (x) => x.p99_us) / med('none', (x) => x.p99_us)).toFixed(3)),
       wrk_saturated_requests_per_s: perPhase((x) => x.wrk_requests_per_s),
       errors: perPhase((x) => x.errors),
+      ...(of('sock_floor').length > 0 ? { sock_floor_bpf_us_per_request: med('sock_floor', (x) => x.tracer_bpf_us_per_request) } : {}),
+      ...(of('capture').length > 0 ? {
+        capture_us_per_request: {
+          total: med('capture', (x) => x.tracer_cpu_us_per_request),
+          process: med('capture', (x) => x.tracer_process_cpu_us_per_request),
+          bpf: med('capture', (x) => x.tracer_bpf_us_per_request),
+        },
+      } : {}),
       runs: results,
     },
   }));
