@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { Reader } from 'protobufjs/minimal';
 
 import { enableStats, type Link } from '../../native/index';
+import { SOCK_TRACEPOINTS } from '../../receivers/ebpf_http/receiver';
 import { startNginx, type Nginx } from '../../test/helpers/nginx';
 import { freePort, startSonde, tempDir, type SondeProcess } from '../../test/helpers/sonde-process';
 
@@ -62,9 +63,7 @@ const TRACEPOINTS = [
 ];
 const FLOOR_SCRIPT = `${TRACEPOINTS.join(',\n')} { @calls = count(); }`;
 // The tracepoints of the sock_tracepoint path (what `attach: auto` takes on this kernel).
-const SOCK_TRACEPOINTS = ['sock:sock_send_length', 'sock:sock_recv_length', 'tcp:tcp_sendmsg_locked', 'sock:inet_sock_set_state']
-  .map((t) => `tracepoint:${t}`);
-const SOCK_FLOOR_SCRIPT = `${SOCK_TRACEPOINTS.join(',\n')} { @calls = count(); }`;
+const SOCK_FLOOR_SCRIPT = `${SOCK_TRACEPOINTS.map((t) => `tracepoint:${t.replace('/', ':')}`).join(',\n')} { @calls = count(); }`;
 const DROP_BATCHES = path.join(__dirname, 'drop-batches.js');
 
 interface Cpu { utime: number; stime: number }

@@ -41,7 +41,7 @@ const KERNEL_PROGRAMS: Record<'sock_tracepoint' | 'fentry' | 'kprobe', RegExp> =
   kprobe: /^k(?:ret)?probe__tcp_/,
 };
 /** what the sock path attaches to (category/name under tracefs events) */
-const SOCK_TRACEPOINTS = ['sock/sock_send_length', 'sock/sock_recv_length', 'tcp/tcp_sendmsg_locked', 'sock/inet_sock_set_state'] as const;
+export const SOCK_TRACEPOINTS = ['sock/sock_send_length', 'sock/sock_recv_length', 'tcp/tcp_sendmsg_locked', 'sock/inet_sock_set_state'] as const;
 /** the syscall programs the kernel path replaces (accept/connect/exec stay) */
 const SYSCALL_DATA = /^tracepoint__syscalls__sys_(?:enter|exit)_(?:read|readv|recvfrom|recvmsg|write|writev|sendto|sendmsg|sendfile64|close)$/;
 const SYSCALL_ANY = /^tracepoint__syscalls__/;
