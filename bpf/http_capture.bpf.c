@@ -729,16 +729,24 @@ static __always_inline bool tls_process(__u32 tgid)
 	return tls_enabled && tgid_flag(&tls_bits, &tls_tgids, tgid);
 }
 
+/* A socket with its connection's role and flags (c: NULL on the syscall path, which has none). */
+static __always_inline struct sock_seen sock_seen_of(__u64 sock, const struct conn_info *c)
+{
+	struct sock_seen s = { .sock = sock };
+
+	if (c) {
+		s.role = c->role;
+		s.flags = c->flags;
+	}
+	return s;
+}
+
 /* The thread's read of a socket not followed as plaintext HTTP (c: its connection on the
  * sock-keyed paths), for the SSL_read that may follow. */
 static __always_inline void note_last_read(__u64 id, __u64 sock, const struct conn_info *c)
 {
-	struct sock_seen r = { .sock = sock };
+	struct sock_seen r = sock_seen_of(sock, c);
 
-	if (c) {
-		r.role = c->role;
-		r.flags = c->flags;
-	}
 	bpf_map_update_elem(&last_recv, &id, &r, BPF_ANY);
 }
 
@@ -747,11 +755,8 @@ static __always_inline void note_ssl_sock(__u64 id, __u64 sk, const struct conn_
 {
 	struct ssl_call *call = bpf_map_lookup_elem(&ssl_calls, &id);
 
-	if (call && !call->sk.sock) {
-		call->sk.sock = sk;
-		call->sk.role = c->role;
-		call->sk.flags = c->flags;
-	}
+	if (call && !call->sk.sock)
+		call->sk = sock_seen_of(sk, c);
 }
 
 /* The connection of a socket first seen by its data (it opened before Sonde started, or
